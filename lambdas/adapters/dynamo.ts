@@ -1,0 +1,43 @@
+/** Small helpers shared by the DynamoDB adapters. */
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+
+type Item = Record<string, unknown>;
+type RequestItems = NonNullable<BatchGetCommandInput['RequestItems']>;
+
+const MAX_BATCH_ATTEMPTS = 5;
+
+/**
+ * One BatchGetItem across tables; keys DynamoDB leaves unprocessed (throttling) are asked
+ * again with a short backoff, so callers always get every item that exists.
+ */
+export async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  requestItems: RequestItems,
+): Promise<Record<string, Item[]>> {
+  const found: Record<string, Item[]> = {};
+  let pending: RequestItems | undefined = requestItems;
+  for (let attempt = 0; pending !== undefined && Object.keys(pending).length > 0; attempt += 1) {
+    if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed after retries');
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+    const output = await client.send(new BatchGetCommand({ RequestItems: pending }));
+    for (const [table, items] of Object.entries(output.Responses ?? {})) {
+      found[table] = [...(found[table] ?? []), ...(items as Item[])];
+    }
+    pending = output.UnprocessedKeys as RequestItems | undefined;
+  }
+  return found;
+}
+
+/** True for an error DynamoDB (or the SDK) raised with this exception name. */
+export function isAwsError(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
+}
+
+/** Seconds since the epoch, as DynamoDB TTL attributes want them. */
+export function epochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}

@@ -1,0 +1,89 @@
+/**
+ * Access tokens: HS256 JWTs signed with the secret kept in Secrets Manager. This adapter is
+ * the only importer of jose. The algorithm, the `typ` header, `iss`, `aud` and a required
+ * `exp` are pinned here, once, for signing and for verifying.
+ */
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { USER_ID_PATTERN } from '../protocol.ts';
+import { UnauthorizedError } from '../shared/errors.ts';
+
+export const JWT_ALGORITHM = 'HS256';
+/** RFC 9068 access-token type; tokens without it are refused. */
+export const JWT_TYPE = 'at+jwt';
+/** @default 1 hour */
+export const TOKEN_LIFETIME_SECONDS = 60 * 60;
+const MIN_SECRET_BYTES = 32;
+
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface VerifiedToken {
+  readonly userId: string;
+  /** Seconds since the epoch at which the token was issued. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** Turns the shared secret into an HS256 key, refusing anything shorter than 256 bits. */
+export function hmacKey(secret: string): Uint8Array {
+  const key = new TextEncoder().encode(secret);
+  if (key.byteLength < MIN_SECRET_BYTES) {
+    throw new Error(`The JWT secret must be at least ${MIN_SECRET_BYTES} bytes (256 bits) long`);
+  }
+  return key;
+}
+
+/** Signs an access token for `userId`. */
+export async function signAccessToken(
+  key: Uint8Array,
+  settings: TokenSettings,
+  userId: string,
+  now: Date = new Date(),
+  lifetimeSeconds: number = TOKEN_LIFETIME_SECONDS,
+): Promise<string> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: JWT_ALGORITHM, typ: JWT_TYPE })
+    .setSubject(userId)
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + lifetimeSeconds)
+    .sign(key);
+}
+
+/**
+ * Verifies a token: HS256 only, `typ` at+jwt, `iss` and `aud` as configured, `exp` required
+ * and in the future. The user id is `sub`, or the first seed's `user_id` claim.
+ * @throws UnauthorizedError for any token that does not pass, with a reason safe to log.
+ */
+export async function verifyAccessToken(
+  key: Uint8Array,
+  settings: TokenSettings,
+  token: string,
+  now: Date = new Date(),
+): Promise<VerifiedToken> {
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [JWT_ALGORITHM],
+      typ: JWT_TYPE,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      requiredClaims: ['exp', 'iat'],
+      currentDate: now,
+    });
+    const userId = typeof payload.sub === 'string' ? payload.sub : payload.user_id;
+    if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) {
+      throw new UnauthorizedError('The token names no valid user (sub or user_id)');
+    }
+    return { userId, issuedAt: payload.iat as number, expiresAt: payload.exp as number };
+  } catch (error) {
+    if (error instanceof UnauthorizedError) throw error;
+    if (error instanceof errors.JOSEError) {
+      throw new UnauthorizedError(`The token was refused (${error.code})`, { cause: error });
+    }
+    throw error;
+  }
+}

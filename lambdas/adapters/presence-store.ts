@@ -1,0 +1,157 @@
+/**
+ * Presence in DynamoDB: one item per user, `{userId, connections: {[connectionId]:
+ * {connectedAt, expiresAt}}, lastSeen}`. One read answers both "where do I push" and "is
+ * this user online"; entries past `expiresAt` are ignored on read and pruned on disconnect.
+ */
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionRef, PresenceStore } from '../domain/ports.ts';
+import { documentClient } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
+import { tables } from '../tables.ts';
+import { batchGetAll, epochSeconds, isAwsError } from './dynamo.ts';
+
+interface ConnectionEntry {
+  connectedAt: string;
+  expiresAt: number;
+}
+
+export interface PresenceItem {
+  userId: string;
+  connections?: Record<string, ConnectionEntry>;
+  lastSeen?: string;
+}
+
+/** The connections of a presence item that have not expired by `now`. */
+export function liveConnectionsOf(item: PresenceItem, now: Date): ConnectionRef[] {
+  const nowSeconds = epochSeconds(now);
+  return Object.entries(item.connections ?? {})
+    .filter(([, entry]) => entry.expiresAt > nowSeconds)
+    .map(([connectionId]) => ({ userId: item.userId, connectionId }));
+}
+
+export const presenceProjection = {
+  ProjectionExpression: '#userId, #connections, #lastSeen',
+  ExpressionAttributeNames: { '#userId': 'userId', '#connections': 'connections', '#lastSeen': 'lastSeen' },
+};
+
+export class DynamoPresenceStore implements PresenceStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient = documentClient,
+    private readonly tableName: string = requireEnv(tables.presence.envVar),
+  ) {}
+
+  async addConnection(
+    userId: string,
+    connectionId: string,
+    connectedAt: Date,
+    expiresAt: Date,
+  ): Promise<void> {
+    const entry: ConnectionEntry = {
+      connectedAt: connectedAt.toISOString(),
+      expiresAt: epochSeconds(expiresAt),
+    };
+    try {
+      await this.update(
+        userId,
+        'SET #connections.#id = :entry',
+        { '#id': connectionId },
+        { ':entry': entry },
+      );
+    } catch (error) {
+      // A user without a presence item yet: the map path does not exist, so create the map.
+      if (!isAwsError(error, 'ValidationException')) throw error;
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { userId },
+            UpdateExpression: 'SET #connections = :map',
+            ConditionExpression: 'attribute_not_exists(#connections)',
+            ExpressionAttributeNames: { '#connections': 'connections' },
+            ExpressionAttributeValues: { ':map': { [connectionId]: entry } },
+          }),
+        );
+      } catch (raced) {
+        // Another first connection created the map in between: add ours to it.
+        if (!isAwsError(raced, 'ConditionalCheckFailedException')) throw raced;
+        await this.update(
+          userId,
+          'SET #connections.#id = :entry',
+          { '#id': connectionId },
+          { ':entry': entry },
+        );
+      }
+    }
+  }
+
+  async closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<void> {
+    const { Attributes } = await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'REMOVE #connections.#id SET #lastSeen = :lastSeen',
+          ConditionExpression: 'attribute_exists(#connections)',
+          ExpressionAttributeNames: {
+            '#connections': 'connections',
+            '#id': connectionId,
+            '#lastSeen': 'lastSeen',
+          },
+          ExpressionAttributeValues: { ':lastSeen': lastSeen.toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (isAwsError(error, 'ConditionalCheckFailedException')) return { Attributes: undefined };
+        throw error;
+      });
+    // Connections whose $disconnect never came (API Gateway's is best effort) go with the next one.
+    const item = Attributes as PresenceItem | undefined;
+    const live = new Set(item ? liveConnectionsOf(item, lastSeen).map((c) => c.connectionId) : []);
+    const expired = Object.keys(item?.connections ?? {}).filter((id) => !live.has(id));
+    if (expired.length > 0) {
+      const names = Object.fromEntries(expired.map((id, i) => [`#e${i}`, id]));
+      await this.update(
+        userId,
+        `REMOVE ${Object.keys(names)
+          .map((n) => `#connections.${n}`)
+          .join(', ')}`,
+        names,
+      );
+    }
+  }
+
+  async removeConnection(userId: string, connectionId: string): Promise<void> {
+    await this.update(userId, 'REMOVE #connections.#id', { '#id': connectionId }).catch((error: unknown) => {
+      if (!isAwsError(error, 'ValidationException')) throw error;
+    });
+  }
+
+  async liveConnections(userIds: readonly string[], now: Date): Promise<ConnectionRef[]> {
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) return [];
+    const found = await batchGetAll(this.client, {
+      [this.tableName]: { Keys: unique.map((userId) => ({ userId })), ...presenceProjection },
+    });
+    return (found[this.tableName] ?? []).flatMap((item) =>
+      liveConnectionsOf(item as unknown as PresenceItem, now),
+    );
+  }
+
+  private async update(
+    userId: string,
+    expression: string,
+    names: Record<string, string>,
+    values?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { userId },
+        UpdateExpression: expression,
+        ExpressionAttributeNames: { '#connections': 'connections', ...names },
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+}

@@ -1,0 +1,32 @@
+/** Pushes frames to connections through the API Gateway Management API. */
+import {
+  type ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { Pusher, PushOutcome } from '../domain/ports.ts';
+import { managementApiClient } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+
+export class ManagementApiPusher implements Pusher {
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient = managementApiClient(
+      requireEnv('MANAGEMENT_API_ENDPOINT'),
+    ),
+  ) {}
+
+  async post(connectionId: string, frame: string): Promise<PushOutcome> {
+    try {
+      await this.client.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(frame) }),
+      );
+      return 'sent';
+    } catch (error) {
+      // 410: the connection is closed (or not open yet); the caller forgets it.
+      if (error instanceof GoneException || (error as Error).name === 'GoneException') return 'gone';
+      logger.warn('Push failed', { connectionId, error: error as Error });
+      return 'failed';
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The `$connect` REQUEST authorizer (identity source: the `token` query string parameter).
+ * A missing or invalid token answers 401 (by throwing "Unauthorized", as API Gateway
+ * expects); a middleware's refusal answers 403 (a Deny policy). On success the user id
+ * travels in the authorizer context to every later route of the connection.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { hmacKey, verifyAccessToken } from '../adapters/jwt.ts';
+import { readSecretString } from '../adapters/secrets.ts';
+import { DynamoUserStore } from '../adapters/user-store.ts';
+import { admitConnection } from '../domain/connection-middlewares.ts';
+import type { AccountSnapshot } from '../domain/ports.ts';
+import { requireEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+
+const settings = { issuer: requireEnv('JWT_ISSUER'), audience: requireEnv('JWT_AUDIENCE') };
+const accounts = new DynamoUserStore();
+// Fetched once, during the init phase; a failure is retried on the next invocation.
+let signingKey: Promise<Uint8Array> | undefined;
+function key(): Promise<Uint8Array> {
+  signingKey ??= readSecretString(requireEnv('JWT_SECRET_ARN')).then(hmacKey, (error: unknown) => {
+    signingKey = undefined;
+    throw error;
+  });
+  return signingKey;
+}
+key().catch(() => undefined);
+
+function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string, userId?: string) {
+  const result: APIGatewayAuthorizerResult = {
+    principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }],
+    },
+  };
+  if (userId !== undefined) result.context = { userId };
+  return result;
+}
+
+export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  const token = event.queryStringParameters?.token;
+  if (!token) throw new Error('Unauthorized');
+  const now = new Date();
+  let verified: Awaited<ReturnType<typeof verifyAccessToken>>;
+  try {
+    verified = await verifyAccessToken(await key(), settings, token, now);
+  } catch (error) {
+    logger.info('Token refused', { reason: (error as Error).message });
+    throw new Error('Unauthorized');
+  }
+  let snapshot: Promise<AccountSnapshot> | undefined;
+  const admitted = await admitConnection({
+    userId: verified.userId,
+    token: verified,
+    sourceIp: event.requestContext?.identity?.sourceIp,
+    headers: event.headers ?? {},
+    now,
+    snapshot: () => {
+      snapshot ??= accounts.snapshot(verified.userId, now);
+      return snapshot;
+    },
+  });
+  if (!admitted) {
+    logger.info('Connection refused by a middleware', { userId: verified.userId });
+    return policy(verified.userId, 'Deny', event.methodArn);
+  }
+  return policy(verified.userId, 'Allow', event.methodArn, verified.userId);
+}

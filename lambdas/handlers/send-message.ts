@@ -1,0 +1,15 @@
+import { DynamoMessageStore } from '../adapters/message-store.ts';
+import { DynamoPresenceStore } from '../adapters/presence-store.ts';
+import { ManagementApiPusher } from '../adapters/pusher.ts';
+import { sendMessage } from '../domain/messaging.ts';
+import { route } from '../shared/route.ts';
+
+const deps = {
+  messages: new DynamoMessageStore(),
+  presence: new DynamoPresenceStore(),
+  pusher: new ManagementApiPusher(),
+};
+
+export const handler = route('sendMessage', (input, ctx) =>
+  sendMessage(deps, ctx.userId, ctx.connectionId, input, ctx.now),
+);

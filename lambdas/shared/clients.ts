@@ -1,0 +1,26 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * SDK clients, created once per process. Endpoints come from the SDK's own environment
+ * variables (`AWS_ENDPOINT_URL_DYNAMODB`, …), which is how the local stack points the very
+ * same code at DynamoDB Local.
+ */
+export const dynamoClient = new DynamoDBClient({});
+
+export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+let managementClient: ApiGatewayManagementApiClient | undefined;
+
+/**
+ * The Management API client for `endpoint` (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`),
+ * built once per process and reused.
+ */
+export function managementApiClient(endpoint: string): ApiGatewayManagementApiClient {
+  // One retry at most: a push that keeps failing is left for getUnread rather than delaying the reply.
+  managementClient ??= new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 2 });
+  return managementClient;
+}

@@ -1,0 +1,79 @@
+/**
+ * THE table definitions. The CDK stack (infra/constructs/storage.ts) and the local stack
+ * (infra/local/dynamodb.ts) both create tables from this list; the adapters read each
+ * table's name from the environment variable named here.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical name, used as the CDK construct id and in the route table's permissions. */
+  readonly id: TableId;
+  /** Environment variable that carries the physical table name into a Lambda. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalIndexes?: readonly GlobalIndexDefinition[];
+  /** Epoch-seconds attribute that DynamoDB's TTL deletes by (lazily: reads must still check it). */
+  readonly ttlAttribute?: string;
+}
+
+export type TableId = 'users' | 'presence' | 'messages' | 'relations';
+
+export const tables = {
+  /** Accounts and profiles: one item per user (pk = userId). */
+  users: {
+    id: 'users',
+    envVar: 'USERS_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+  },
+  /**
+   * Presence: one item per user holding its open connections
+   * (`connections.{connectionId} = {connectedAt, expiresAt}`) and `lastSeen`.
+   * One read answers "where do I push" and "is this user online".
+   */
+  presence: {
+    id: 'presence',
+    envVar: 'PRESENCE_TABLE',
+    partitionKey: { name: 'userId', type: 'S' },
+  },
+  /**
+   * Messages by conversation (pk = conversationId, sk = messageId, time-sortable), the
+   * sparse `unread` index (unreadFor = recipient, removed on markRead), and the
+   * idempotency guards of `clientMessageId` (pk `dedupe#…`, expiring by TTL).
+   */
+  messages: {
+    id: 'messages',
+    envVar: 'MESSAGES_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      {
+        indexName: 'unread',
+        partitionKey: { name: 'unreadFor', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
+      },
+    ],
+    ttlAttribute: 'expiresAt',
+  },
+  /** Directed relations between users: pk = userId, sk = `block#{otherId}` or `follow#{otherId}`. */
+  relations: {
+    id: 'relations',
+    envVar: 'RELATIONS_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+  },
+} as const satisfies Record<TableId, TableDefinition>;
+
+export const tableList: readonly TableDefinition[] = Object.values(tables);
