@@ -1,0 +1,202 @@
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+const env = vi.hoisted(() => {
+  const values = {
+    USERS_TABLE: 'users-t',
+    PRESENCE_TABLE: 'presence-t',
+    MESSAGES_TABLE: 'messages-t',
+    RELATIONS_TABLE: 'relations-t',
+    MANAGEMENT_API_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+    AWS_REGION: 'eu-west-1',
+  };
+  Object.assign(process.env, values);
+  return values;
+});
+
+import { vi } from 'vitest';
+import { handler as defaultHandler } from '../../lambdas/handlers/default.ts';
+import { handler as getUnread } from '../../lambdas/handlers/get-unread.ts';
+import { handler as sendMessage } from '../../lambdas/handlers/send-message.ts';
+import type { WebSocketEvent } from '../../lambdas/shared/websocket-event.ts';
+
+const farFuture = Math.floor(Date.now() / 1000) + 3600;
+
+function frame(body: unknown, routeKey = 'sendMessage', connectionId = 'conn-alice-1'): WebSocketEvent {
+  return {
+    requestContext: { routeKey, connectionId, authorizer: { principalId: 'alice', userId: 'alice' } },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  };
+}
+
+function replyOf(result: { body?: string }) {
+  return JSON.parse(result.body ?? 'null');
+}
+
+describe('sendMessage handler over the AWS SDK', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  const management = mockClient(ApiGatewayManagementApiClient);
+
+  beforeEach(() => {
+    dynamo.reset();
+    management.reset();
+    dynamo.on(BatchGetCommand).resolves({
+      Responses: {
+        [env.USERS_TABLE]: [{ pk: 'bob' }],
+        [env.PRESENCE_TABLE]: [
+          {
+            userId: 'bob',
+            connections: {
+              'bob-1': { connectedAt: '', expiresAt: farFuture },
+              'bob-2': { connectedAt: '', expiresAt: farFuture },
+            },
+          },
+          { userId: 'alice', connections: { 'conn-alice-1': { connectedAt: '', expiresAt: farFuture } } },
+        ],
+      },
+    });
+    dynamo.on(PutCommand).resolves({});
+    dynamo.on(UpdateCommand).resolves({});
+  });
+
+  it('writes the message, posts to each device, and on 410 deletes exactly that connection', async () => {
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'bob-1' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: {} }));
+    management.on(PostToConnectionCommand, { ConnectionId: 'bob-2' }).resolves({});
+
+    const reply = replyOf(
+      await sendMessage(
+        frame({ action: 'sendMessage', requestId: 'r1', data: { to: 'bob', content: { text: 'hi' } } }),
+      ),
+    );
+
+    expect(reply).toMatchObject({ type: 'reply', action: 'sendMessage', requestId: 'r1', ok: true });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: env.MESSAGES_TABLE,
+      Item: expect.objectContaining({ from: 'alice', to: 'bob', unreadFor: 'bob', content: { text: 'hi' } }),
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: env.PRESENCE_TABLE,
+      Key: { userId: 'bob' },
+      UpdateExpression: 'REMOVE #connections.#id',
+      ExpressionAttributeNames: expect.objectContaining({ '#id': 'bob-1' }),
+    });
+  });
+
+  it('a throttled push does not fail the send', async () => {
+    management
+      .on(PostToConnectionCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException' }));
+    const reply = replyOf(
+      await sendMessage(frame({ action: 'sendMessage', data: { to: 'bob', content: { text: 'hi' } } })),
+    );
+    expect(reply.ok).toBe(true);
+    expect(dynamo).toHaveReceivedCommandTimes(PutCommand, 1);
+    expect(dynamo).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it.each([
+    ['no data', { action: 'sendMessage' }],
+    ['no recipient', { action: 'sendMessage', data: { content: { text: 'x' } } }],
+    ['empty content', { action: 'sendMessage', data: { to: 'bob', content: {} } }],
+    ['unknown field', { action: 'sendMessage', data: { to: 'bob', content: { text: 'x' }, extra: 1 } }],
+    ['text not a string', { action: 'sendMessage', data: { to: 'bob', content: { text: 42 } } }],
+    ['bad replyTo', { action: 'sendMessage', data: { to: 'bob', replyTo: 'nope', content: { text: 'x' } } }],
+    ['data an array', { action: 'sendMessage', data: [] }],
+    ['not JSON', '{oops'],
+  ])('answers BAD_REQUEST for %s and calls no AWS API', async (_case, body) => {
+    const reply = replyOf(await sendMessage(frame(body)));
+    expect(reply.ok).toBe(false);
+    expect(reply.error.code).toBe('BAD_REQUEST');
+    expect(reply.error.message.length).toBeGreaterThan(10);
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(management.calls()).toHaveLength(0);
+  });
+
+  it('maps a DynamoDB failure to INTERNAL with a generic message, and pushes nothing', async () => {
+    dynamo
+      .on(PutCommand)
+      .rejects(new Error('ProvisionedThroughputExceeded at arn:aws:dynamodb:secret-table'));
+    const result = await sendMessage(
+      frame({ action: 'sendMessage', requestId: 'r9', data: { to: 'bob', content: { text: 'hi' } } }),
+    );
+    const reply = replyOf(result);
+    expect(result.statusCode).toBe(200);
+    expect(reply).toEqual({
+      type: 'reply',
+      action: 'sendMessage',
+      requestId: 'r9',
+      ok: false,
+      error: { code: 'INTERNAL', message: 'Something went wrong on our side. Please try again.' },
+    });
+    expect(result.body).not.toMatch(/arn:|Provisioned|at /);
+    expect(management.calls()).toHaveLength(0);
+  });
+
+  it('refuses a frame that carries no authorized user', async () => {
+    const event = frame({ action: 'sendMessage', data: { to: 'bob', content: { text: 'x' } } });
+    event.requestContext.authorizer = null;
+    expect(replyOf(await sendMessage(event)).error.code).toBe('UNAUTHORIZED');
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+});
+
+describe('getUnread handler', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => dynamo.reset());
+
+  it('queries the sparse unread index of the caller only, one page per request', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [] });
+    const reply = replyOf(await getUnread(frame({ action: 'getUnread', data: { limit: 10 } }, 'getUnread')));
+    expect(reply).toMatchObject({ ok: true, data: { messages: [] } });
+    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: env.MESSAGES_TABLE,
+      IndexName: 'unread',
+      ExpressionAttributeValues: { ':user': 'alice' },
+      Limit: 10,
+    });
+  });
+
+  it('refuses a page size over 100', async () => {
+    const reply = replyOf(
+      await getUnread(frame({ action: 'getUnread', data: { limit: 1000 } }, 'getUnread')),
+    );
+    expect(reply.error.code).toBe('BAD_REQUEST');
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+});
+
+describe('$default handler', () => {
+  it.each([
+    ['an unknown action', { action: 'fly', requestId: 'q' }, 'Unknown action "fly"'],
+    ['a frame without action', { data: {} }, 'Frames must look like'],
+    ['a non-JSON frame', 'hello', 'Frames must be JSON'],
+    ['a JSON array', '[1,2]', 'Frames must look like'],
+  ])('answers BAD_REQUEST to %s', async (_case, body, message) => {
+    const reply = replyOf(await defaultHandler(frame(body, '$default')));
+    expect(reply.ok).toBe(false);
+    expect(reply.error.code).toBe('BAD_REQUEST');
+    expect(reply.error.message).toContain(message);
+  });
+
+  it('echoes the requestId so the client can match the error', async () => {
+    const reply = replyOf(await defaultHandler(frame({ action: 'fly', requestId: 'q-7' }, '$default')));
+    expect(reply.requestId).toBe('q-7');
+  });
+});

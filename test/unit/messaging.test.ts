@@ -1,0 +1,203 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  conversationIdOf,
+  getHistory,
+  getUnread,
+  markRead,
+  newMessageId,
+  senderOf,
+  sendMessage,
+} from '../../lambdas/domain/messaging.ts';
+import { openConnection } from '../../lambdas/domain/presence.ts';
+import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../lambdas/protocol.ts';
+import { FakeMessages, FakePresence, FakePusher } from './fakes.ts';
+
+const now = new Date('2026-11-22T10:00:00Z');
+
+describe('messaging use cases', () => {
+  let presence: FakePresence;
+  let messages: FakeMessages;
+  let pusher: FakePusher;
+  let deps: { presence: FakePresence; messages: FakeMessages; pusher: FakePusher };
+
+  beforeEach(async () => {
+    presence = new FakePresence();
+    messages = new FakeMessages(presence);
+    pusher = new FakePusher();
+    deps = { presence, messages, pusher };
+    for (const user of ['alice', 'bob', 'carol']) messages.users.add(user);
+    await openConnection(presence, 'alice', 'alice-phone', now);
+    await openConnection(presence, 'alice', 'alice-laptop', now);
+    await openConnection(presence, 'bob', 'bob-phone', now);
+    await openConnection(presence, 'bob', 'bob-tablet', now);
+  });
+
+  const send = (from: string, data: Parameters<typeof sendMessage>[3], connectionId = `${from}-phone`) =>
+    sendMessage(deps, from, connectionId, data, now);
+
+  it('stores the message and pushes it to every recipient device and the sender’s other devices', async () => {
+    const { message } = await send('alice', { to: 'bob', content: { text: 'hi' } });
+    expect(message).toMatchObject({
+      from: 'alice',
+      to: 'bob',
+      content: { text: 'hi' },
+      sentAt: now.toISOString(),
+    });
+    expect(message.conversationId).toBe(conversationIdOf('bob', 'alice'));
+    expect(messages.stored.has(message.messageId)).toBe(true);
+    expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual([
+      'alice-laptop',
+      'bob-phone',
+      'bob-tablet',
+    ]);
+    expect(pusher.posts[0]?.frame).toEqual({ type: 'event', event: 'message', data: { message } });
+  });
+
+  it('refuses oversize text and images with PAYLOAD_TOO_LARGE and stores nothing', async () => {
+    await expect(
+      send('alice', { to: 'bob', content: { text: 'x'.repeat(MAX_TEXT_CHARACTERS + 1) } }),
+    ).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    await expect(
+      send('alice', { to: 'bob', content: { image: 'A'.repeat(MAX_IMAGE_BYTES + 4) } }),
+    ).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    expect(messages.stored.size).toBe(0);
+    expect(pusher.posts).toHaveLength(0);
+  });
+
+  it('counts text in characters, not UTF-16 units: 4,000 emoji are allowed', async () => {
+    await expect(
+      send('alice', { to: 'bob', content: { text: '😀'.repeat(MAX_TEXT_CHARACTERS) } }),
+    ).resolves.toBeDefined();
+  });
+
+  it('accepts base64 and data-URL images and refuses anything else', async () => {
+    await expect(
+      send('alice', { to: 'bob', content: { image: 'data:image/png;base64,iVBORw0KGgo=' } }),
+    ).resolves.toBeDefined();
+    await expect(send('alice', { to: 'bob', content: { image: 'iVBORw0KGgo=' } })).resolves.toBeDefined();
+    await expect(send('alice', { to: 'bob', content: { image: 'not an image!' } })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(
+      send('alice', { to: 'bob', content: { image: 'data:text/html;base64,PGI+' } }),
+    ).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+  });
+
+  it('answers NOT_FOUND for an unknown recipient', async () => {
+    await expect(send('alice', { to: 'nobody', content: { text: 'hi' } })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(messages.stored.size).toBe(0);
+  });
+
+  it('answers FORBIDDEN in both directions of a block and stores or pushes nothing', async () => {
+    messages.blocks.add('bob>alice');
+    await expect(send('alice', { to: 'bob', content: { text: 'hi' } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(send('bob', { to: 'alice', content: { text: 'hi' } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(messages.stored.size).toBe(0);
+    expect(pusher.posts).toHaveLength(0);
+  });
+
+  it('refuses a replyTo of another conversation', async () => {
+    const { message: toCarol } = await send('alice', { to: 'carol', content: { text: 'hey carol' } });
+    await expect(
+      send('alice', { to: 'bob', replyTo: toCarol.messageId, content: { text: 're' } }),
+    ).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    const { message: toBob } = await send('alice', { to: 'bob', content: { text: 'hey bob' } });
+    const { message: reply } = await send('bob', {
+      to: 'alice',
+      replyTo: toBob.messageId,
+      content: { text: 're' },
+    });
+    expect(reply.replyTo).toBe(toBob.messageId);
+  });
+
+  it('a retry with the same clientMessageId returns the first message and pushes nothing new', async () => {
+    const first = await send('alice', { to: 'bob', content: { text: 'once' }, clientMessageId: 'c-1' });
+    const posts = pusher.posts.length;
+    const retry = await send('alice', { to: 'bob', content: { text: 'once' }, clientMessageId: 'c-1' });
+    expect(retry.message).toEqual(first.message);
+    expect(messages.stored.size).toBe(1);
+    expect(pusher.posts).toHaveLength(posts);
+  });
+
+  it('a 410 removes exactly that connection; a failed push still answers and keeps the message unread', async () => {
+    pusher.outcomes.set('bob-tablet', 'gone');
+    pusher.outcomes.set('bob-phone', 'failed');
+    const { message } = await send('alice', { to: 'bob', content: { text: 'still here' } });
+    expect(presence.removed).toEqual([{ userId: 'bob', connectionId: 'bob-tablet' }]);
+    expect(presence.connections.has('bob-phone')).toBe(true);
+    const unread = await getUnread(deps, 'bob', {});
+    expect(unread.messages.map((m) => m.messageId)).toEqual([message.messageId]);
+  });
+
+  it('does not push to expired connections', async () => {
+    const later = new Date(now.getTime() + 3 * 60 * 60 * 1000);
+    await sendMessage(deps, 'alice', 'x', { to: 'bob', content: { text: 'late' } }, later);
+    expect(pusher.posts).toHaveLength(0);
+  });
+
+  it('pages unread messages oldest first and markRead empties them, pushing receipts to the sender', async () => {
+    const sent = [];
+    for (let i = 0; i < 5; i += 1)
+      sent.push((await send('alice', { to: 'bob', content: { text: `m${i}` } })).message);
+    const first = await getUnread(deps, 'bob', { limit: 3 });
+    expect(first.messages.map((m) => m.content.text)).toEqual(['m0', 'm1', 'm2']);
+    const second = await getUnread(deps, 'bob', { limit: 3, cursor: first.nextCursor });
+    expect(second.messages.map((m) => m.content.text)).toEqual(['m3', 'm4']);
+    expect(second.nextCursor).toBeUndefined();
+
+    pusher.posts.length = 0;
+    const ids = sent.map((m) => m.messageId);
+    expect(await markRead(deps, 'bob', { messageIds: ids }, now)).toEqual({ read: 5 });
+    expect((await getUnread(deps, 'bob', {})).messages).toEqual([]);
+    expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual(['alice-laptop', 'alice-phone']);
+    expect(pusher.posts[0]?.frame).toEqual({
+      type: 'event',
+      event: 'messagesRead',
+      data: { by: 'bob', messageIds: ids, readAt: now.toISOString() },
+    });
+    // Idempotent, and only the recipient may mark.
+    expect(await markRead(deps, 'bob', { messageIds: ids }, now)).toEqual({ read: 0 });
+  });
+
+  it('only the recipient can mark a message read', async () => {
+    const { message } = await send('alice', { to: 'bob', content: { text: 'mine' } });
+    expect(await markRead(deps, 'alice', { messageIds: [message.messageId] }, now)).toEqual({ read: 0 });
+    expect(await markRead(deps, 'carol', { messageIds: [message.messageId] }, now)).toEqual({ read: 0 });
+    expect((await getUnread(deps, 'bob', {})).messages).toHaveLength(1);
+  });
+
+  it('pages history newest first', async () => {
+    for (let i = 0; i < 4; i += 1)
+      await send(i % 2 ? 'bob' : 'alice', { to: i % 2 ? 'alice' : 'bob', content: { text: `h${i}` } });
+    const page = await getHistory(deps, 'bob', { with: 'alice', limit: 3 });
+    expect(page.messages.map((m) => m.content.text)).toEqual(['h3', 'h2', 'h1']);
+    const rest = await getHistory(deps, 'bob', { with: 'alice', before: page.nextCursor });
+    expect(rest.messages.map((m) => m.content.text)).toEqual(['h0']);
+  });
+});
+
+describe('message ids', () => {
+  it('sort by time, stay unique within a millisecond, and carry the sender', () => {
+    const ids = Array.from({ length: 1000 }, () => newMessageId('alice', now));
+    expect(new Set(ids).size).toBe(1000);
+    expect([...ids].sort()).toEqual(ids);
+    const later = newMessageId('bob', new Date(now.getTime() + 1));
+    expect(later > (ids.at(-1) as string)).toBe(true);
+    expect(senderOf(later)).toBe('bob');
+    expect(later).toMatch(MESSAGE_ID_PATTERN);
+  });
+});
