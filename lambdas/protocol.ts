@@ -45,6 +45,8 @@ export const clientSchemas = {
   getUnread: z.strictObject({ limit: PageLimit.optional(), cursor: Cursor.optional() }),
   markRead: z.strictObject({ messageIds: z.array(MessageId).min(1).max(MAX_PAGE_SIZE) }),
   getHistory: z.strictObject({ with: UserId, before: Cursor.optional(), limit: PageLimit.optional() }),
+  block: z.strictObject({ userId: UserId }),
+  unblock: z.strictObject({ userId: UserId }),
   ping: z.strictObject({}),
 } as const;
 
@@ -88,6 +90,8 @@ export interface ServerReplies {
   getUnread: Page<Message>;
   markRead: { read: number };
   getHistory: Page<Message>;
+  block: Record<string, never>;
+  unblock: Record<string, never>;
   ping: { now: string };
 }
 

@@ -15,6 +15,8 @@ export interface Permissions {
   readonly manageConnections?: boolean;
   /** Reads the JWT signing secret from Secrets Manager. */
   readonly jwtSecret?: boolean;
+  /** Sends e-mail through SES (`ses:SendEmail` on the sender identity only). */
+  readonly ses?: boolean;
 }
 
 export interface FunctionDefinition {
@@ -56,8 +58,19 @@ export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
     permissions: { write: ['messages', 'presence'], manageConnections: true },
   },
   { routeKey: 'getHistory', handler: 'get-history', permissions: { read: ['messages'] } },
+  { routeKey: 'block', handler: 'block', permissions: { read: ['users'], write: ['relations'] } },
+  { routeKey: 'unblock', handler: 'unblock', permissions: { write: ['relations'] } },
   { routeKey: 'ping', handler: 'ping', permissions: {} },
 ];
+
+export interface HttpRouteDefinition extends FunctionDefinition {
+  readonly method: 'GET' | 'POST';
+  /** Path of the HTTP API route, e.g. `/auth/login`. */
+  readonly path: string;
+}
+
+/** The HTTP API (`/auth/*`), served by API Gateway HTTP API in AWS and on :3000 locally. */
+export const httpRoutes: readonly HttpRouteDefinition[] = [];
 
 /** Every table a function needs access to, for its environment variables. */
 export function tablesOf(definition: FunctionDefinition): TableId[] {

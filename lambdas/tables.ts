@@ -32,11 +32,16 @@ export interface TableDefinition {
 export type TableId = 'users' | 'presence' | 'messages' | 'relations';
 
 export const tables = {
-  /** Accounts and profiles: one item per user (pk = userId). */
+  /**
+   * Accounts and profiles: one item per user (pk = userId), plus the items that keep
+   * accounts honest (uniqueness guards, verification codes, rate-limit counters), whose
+   * keys start with a `kind#` prefix that no user id can carry; those that expire set `expiresAt`.
+   */
   users: {
     id: 'users',
     envVar: 'USERS_TABLE',
     partitionKey: { name: 'pk', type: 'S' },
+    ttlAttribute: 'expiresAt',
   },
   /**
    * Presence: one item per user holding its open connections
