@@ -1,0 +1,526 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App, CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { MessengerStack } from '../../infra/messenger-stack.ts';
+import { createParleyApp } from '../../infra/parley-app.ts';
+import { authorizer, type FunctionDefinition, tablesOf, webSocketRoutes } from '../../lambdas/routes.ts';
+import { type TableDefinition, type TableId, tableList, tables } from '../../lambdas/tables.ts';
+
+/** Skips esbuild for the extra apps that only check configuration (CDK's own context key). */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const BUNDLING_TIMEOUT_MS = 180_000;
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+const actionsOf = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const resourcesOf = (statement: Statement): unknown[] =>
+  Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+
+describe('MessengerStack', () => {
+  let app: App;
+  let stack: MessengerStack;
+  let template: Template;
+  let resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+  const logicalId = (construct: IConstruct): string => {
+    const element = (construct.node.defaultChild ?? construct) as CfnElement;
+    return stack.resolve(element.logicalId) as string;
+  };
+  const apiId = (): string => logicalId(stack.webSocket.api);
+  const routeFunction = (routeKey: string) => {
+    const found = stack.webSocket.routeFunctions.get(routeKey);
+    if (found === undefined) throw new Error(`no function for ${routeKey}`);
+    return found;
+  };
+  const allFunctions = (): Array<{ definition: FunctionDefinition; functionId: string; roleId: string }> => [
+    ...webSocketRoutes.map((definition) => ({
+      definition,
+      functionId: logicalId(routeFunction(definition.routeKey).function),
+      roleId: logicalId(routeFunction(definition.routeKey).role),
+    })),
+    {
+      definition: authorizer,
+      functionId: logicalId(stack.webSocket.authorizerFunction.function),
+      roleId: logicalId(stack.webSocket.authorizerFunction.role),
+    },
+  ];
+  /** Every IAM policy of the template: the roles it is attached to and its statements. */
+  const policies = (): Array<{ roles: string[]; statements: Statement[] }> =>
+    Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => ({
+      roles: (policy.Properties.Roles as Array<{ Ref: string }>).map((role) => role.Ref),
+      statements: policy.Properties.PolicyDocument.Statement as Statement[],
+    }));
+  /** Every statement of every IAM policy attached to the role. */
+  const statementsOf = (roleId: string): Statement[] =>
+    policies()
+      .filter((policy) => policy.roles.includes(roleId))
+      .flatMap((policy) => policy.statements);
+  /** Roles (logical ids) holding an Allow statement with `action`. */
+  const rolesAllowed = (action: string): string[] =>
+    policies()
+      .filter((policy) =>
+        policy.statements.some(
+          (statement) => statement.Effect === 'Allow' && actionsOf(statement).includes(action),
+        ),
+      )
+      .flatMap((policy) => policy.roles)
+      .sort();
+  /** The Properties of the resource with this logical id. */
+  const propertiesOf = (id: string): Record<string, unknown> => {
+    const properties = resources[id]?.Properties;
+    if (properties === undefined) throw new Error(`no resource ${id} with properties`);
+    return properties;
+  };
+  const tableId = (id: TableId): string => logicalId(stack.storage.tables[id]);
+  const stageUrl = (scheme: string, stageName = 'prod') => ({
+    'Fn::Join': [
+      '',
+      [
+        `${scheme}://`,
+        { Ref: apiId() },
+        '.execute-api.',
+        { Ref: 'AWS::Region' },
+        '.',
+        { Ref: 'AWS::URLSuffix' },
+        `/${stageName}`,
+      ],
+    ],
+  });
+
+  beforeAll(() => {
+    // NodejsFunction bundles all functions with the local esbuild while the stack is built.
+    ({ app, stack } = createParleyApp());
+    // Template.fromStack synthesizes the app, validation plugins (cdk-nag) included.
+    template = Template.fromStack(stack);
+    resources = template.toJSON().Resources;
+  }, BUNDLING_TIMEOUT_MS);
+
+  describe('WebSocket API', () => {
+    it('selects routes by $request.body.action', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'WEBSOCKET',
+        RouteSelectionExpression: '$request.body.action',
+      });
+    });
+
+    it('has exactly one route per entry of the route table', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', webSocketRoutes.length);
+      const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+        (route) => route.Properties.RouteKey as string,
+      );
+      expect(routeKeys.sort()).toEqual(webSocketRoutes.map((route) => route.routeKey).sort());
+    });
+
+    it.each(webSocketRoutes.map((route) => [route.routeKey, route] as const))(
+      '%s is a Lambda proxy integration of its own function',
+      (routeKey) => {
+        const functionId = logicalId(routeFunction(routeKey).function);
+        const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+          Properties: {
+            IntegrationType: 'AWS_PROXY',
+            IntegrationUri: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [functionId, 'Arn'] }])] },
+          },
+        });
+        const integrationIds = Object.keys(integrations);
+        expect(integrationIds).toHaveLength(1);
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: routeKey,
+          Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationIds[0] }]] },
+        });
+      },
+    );
+
+    it('guards $connect, and only $connect, with the REQUEST authorizer reading the token query parameter', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+      const authorizerFunctionId = logicalId(stack.webSocket.authorizerFunction.function);
+      const [authorizerId] = Object.keys(
+        template.findResources('AWS::ApiGatewayV2::Authorizer', {
+          Properties: {
+            ApiId: { Ref: apiId() },
+            AuthorizerType: 'REQUEST',
+            IdentitySource: ['route.request.querystring.token'],
+            AuthorizerUri: {
+              'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [authorizerFunctionId, 'Arn'] }])],
+            },
+          },
+        }),
+      );
+      expect(authorizerId).toBeDefined();
+
+      const guarded = Object.values(
+        template.findResources('AWS::ApiGatewayV2::Route', {
+          Properties: { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } },
+        }),
+      ).map((route) => route.Properties.RouteKey);
+      expect(guarded).toEqual(['$connect']);
+      const unguarded = template.findResources('AWS::ApiGatewayV2::Route', {
+        Properties: { AuthorizerId: Match.absent() },
+      });
+      expect(Object.keys(unguarded)).toHaveLength(webSocketRoutes.length - 1);
+    });
+
+    it('lets API Gateway invoke the authorizer only from this API', () => {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [logicalId(stack.webSocket.authorizerFunction.function), 'Arn'] },
+        SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId() }, '/authorizers/'])] },
+      });
+    });
+
+    it('gives every route but $connect and $disconnect a route response, so handlers can reply', () => {
+      const replying = webSocketRoutes.filter(
+        (route) => !['$connect', '$disconnect'].includes(route.routeKey),
+      );
+      template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', replying.length);
+      const routes = template.findResources('AWS::ApiGatewayV2::Route');
+      for (const [id, route] of Object.entries(routes)) {
+        const replies = replying.some((definition) => definition.routeKey === route.Properties.RouteKey);
+        if (replies) {
+          expect(route.Properties.RouteResponseSelectionExpression).toBe('$default');
+          template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+            ApiId: { Ref: apiId() },
+            RouteId: { Ref: id },
+            RouteResponseKey: '$default',
+          });
+        } else {
+          expect(route.Properties.RouteResponseSelectionExpression).toBeUndefined();
+        }
+      }
+    });
+
+    it('deploys one auto-deployed stage with default route throttling and JSON access logs', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        ApiId: { Ref: apiId() },
+        StageName: 'prod',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50 },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [logicalId(stack.webSocket.accessLogGroup), 'Arn'] },
+          Format: Match.serializedJson({
+            requestId: '$context.requestId',
+            connectionId: '$context.connectionId',
+            routeKey: '$context.routeKey',
+            eventType: '$context.eventType',
+            status: '$context.status',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            userId: '$context.authorizer.principalId',
+            error: '$context.error.message',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integration.error',
+          }),
+        },
+      });
+      expect(propertiesOf(logicalId(stack.webSocket.accessLogGroup)).RetentionInDays).toBe(30);
+    });
+
+    it('keeps every log group, access logs and function logs alike, for a month', () => {
+      template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('sets the account-level CloudWatch role API Gateway needs for access logs before the stage', () => {
+      template.hasResource('AWS::ApiGateway::Account', {
+        Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+        DeletionPolicy: 'Retain',
+      });
+      const [accountId] = Object.keys(template.findResources('AWS::ApiGateway::Account'));
+      template.hasResource('AWS::ApiGatewayV2::Stage', { DependsOn: Match.arrayWith([accountId]) });
+    });
+  });
+
+  describe('functions', () => {
+    it('creates one function per route plus the authorizer, all Node.js 22 on arm64 with a 10 s timeout', () => {
+      template.resourceCountIs('AWS::Lambda::Function', webSocketRoutes.length + 1);
+      template.allResourcesProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Timeout: 10,
+        Handler: 'index.handler',
+        Environment: {
+          Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'parley', LOG_LEVEL: 'INFO' }),
+        },
+      });
+    });
+
+    it.each([...webSocketRoutes, authorizer].map((definition) => [definition.handler, definition] as const))(
+      '%s takes its memory from the route table and logs to its own log group with a retention',
+      (handler, definition) => {
+        const entry = allFunctions().find((fn) => fn.definition.handler === handler);
+        if (entry === undefined) throw new Error(handler);
+        const properties = propertiesOf(entry.functionId);
+        expect(properties.MemorySize).toBe(definition.memoryMb ?? 256);
+        const logGroup = (properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(resources[logGroup]).toMatchObject({
+          Type: 'AWS::Logs::LogGroup',
+          Properties: { RetentionInDays: 30 },
+        });
+        // The role writes its own log group only, and has no AWS managed policy.
+        expect(resources[entry.roleId]?.Properties?.ManagedPolicyArns).toBeUndefined();
+        const logStatements = statementsOf(entry.roleId).filter((s) =>
+          actionsOf(s).some((a) => a.startsWith('logs:')),
+        );
+        expect(logStatements).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+          },
+        ]);
+      },
+    );
+
+    it('gives each function the table names, endpoint and JWT settings its permissions name, and nothing else', () => {
+      for (const { definition, functionId } of allFunctions()) {
+        const { Variables: variables } = propertiesOf(functionId).Environment as {
+          Variables: Record<string, unknown>;
+        };
+        const expected: Record<string, unknown> = { POWERTOOLS_SERVICE_NAME: 'parley', LOG_LEVEL: 'INFO' };
+        for (const id of tablesOf(definition)) expected[tables[id].envVar] = { Ref: tableId(id) };
+        if (definition.permissions.manageConnections) expected.MANAGEMENT_API_ENDPOINT = stageUrl('https');
+        if (definition.permissions.jwtSecret) {
+          expected.JWT_SECRET_ARN = { Ref: logicalId(stack.jwtSecret) };
+          expected.JWT_ISSUER = 'parley';
+          expected.JWT_AUDIENCE = 'parley-clients';
+        }
+        expect(variables, definition.handler).toEqual(expected);
+      }
+    });
+
+    it('grants DynamoDB access only to the tables a route names: read for read, read-write for write', () => {
+      const writeActions = [
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+      ];
+      for (const { definition, roleId } of allFunctions()) {
+        const statements = statementsOf(roleId).filter((s) =>
+          actionsOf(s).some((a) => a.startsWith('dynamodb:')),
+        );
+        const readable = new Set<string>();
+        const writable = new Set<string>();
+        for (const statement of statements) {
+          const arns = resourcesOf(statement).map((resource) => JSON.stringify(resource));
+          for (const arn of arns) readable.add(arn);
+          if (actionsOf(statement).some((action) => writeActions.includes(action))) {
+            for (const arn of arns) writable.add(arn);
+          }
+        }
+        const tableArn = (id: TableId) => JSON.stringify({ 'Fn::GetAtt': [tableId(id), 'Arn'] });
+        const tableArnsIn = (set: Set<string>) =>
+          tableList
+            .filter((table) => set.has(tableArn(table.id)))
+            .map((table) => table.id)
+            .sort();
+        expect(tableArnsIn(readable), definition.handler).toEqual([...tablesOf(definition)].sort());
+        expect(tableArnsIn(writable), definition.handler).toEqual(
+          [...(definition.permissions.write ?? [])].sort(),
+        );
+        // No resource beyond those tables and their indexes.
+        for (const arn of readable) {
+          expect(
+            tablesOf(definition).some((id) => arn.includes(`"${tableId(id)}"`)),
+            `${definition.handler}: ${arn}`,
+          ).toBe(true);
+        }
+      }
+    });
+
+    it('gives a function without table permissions no DynamoDB action at all', () => {
+      const tableless = allFunctions().filter(({ definition }) => tablesOf(definition).length === 0);
+      expect(tableless.length).toBeGreaterThan(0);
+      for (const { definition, roleId } of tableless) {
+        const actions = statementsOf(roleId).flatMap(actionsOf);
+        expect(
+          actions.filter((action) => action.startsWith('dynamodb:')),
+          definition.handler,
+        ).toEqual([]);
+      }
+    });
+
+    it('grants execute-api:ManageConnections on POST @connections/* of this API and stage, only to routes that manage connections', () => {
+      const expectedRoles = allFunctions()
+        .filter(({ definition }) => definition.permissions.manageConnections === true)
+        .map(({ roleId }) => roleId)
+        .sort();
+      expect(expectedRoles.length).toBeGreaterThan(0);
+      expect(rolesAllowed('execute-api:ManageConnections')).toEqual(expectedRoles);
+      for (const roleId of expectedRoles) {
+        const statements = statementsOf(roleId).filter((s) =>
+          actionsOf(s).includes('execute-api:ManageConnections'),
+        );
+        expect(statements).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 'execute-api:ManageConnections',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':execute-api:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':',
+                  { Ref: apiId() },
+                  '/prod/POST/@connections/*',
+                ],
+              ],
+            },
+          },
+        ]);
+      }
+    });
+
+    it('lets only the authorizer (the one function with jwtSecret) read the JWT secret, and only that secret', () => {
+      const authorizerRole = logicalId(stack.webSocket.authorizerFunction.role);
+      const readers = allFunctions()
+        .filter(({ definition }) => definition.permissions.jwtSecret === true)
+        .map(({ roleId }) => roleId);
+      expect(readers).toEqual([authorizerRole]);
+      expect(rolesAllowed('secretsmanager:GetSecretValue')).toEqual(readers);
+      const [statement] = statementsOf(authorizerRole).filter((s) =>
+        actionsOf(s).includes('secretsmanager:GetSecretValue'),
+      );
+      expect(statement?.Resource).toEqual({ Ref: logicalId(stack.jwtSecret) });
+    });
+  });
+
+  describe('storage and secrets', () => {
+    it('creates one on-demand, point-in-time-recoverable, encrypted, retained table per table definition', () => {
+      template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);
+      for (const definition of tableList as readonly TableDefinition[]) {
+        const keySchema = [
+          { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
+          ...(definition.sortKey ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' }] : []),
+        ];
+        expect(resources[tableId(definition.id)], definition.id).toMatchObject({
+          Type: 'AWS::DynamoDB::Table',
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
+          Properties: {
+            KeySchema: keySchema,
+            BillingMode: 'PAY_PER_REQUEST',
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            SSESpecification: { SSEEnabled: true },
+          },
+        });
+        const properties = propertiesOf(tableId(definition.id));
+        expect(properties.TimeToLiveSpecification, definition.id).toEqual(
+          definition.ttlAttribute === undefined
+            ? undefined
+            : { AttributeName: definition.ttlAttribute, Enabled: true },
+        );
+        expect(properties.GlobalSecondaryIndexes, definition.id).toEqual(
+          definition.globalIndexes?.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+              ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        );
+      }
+    });
+
+    it('generates a 64-character alphanumeric JWT secret (at least 256 bits)', () => {
+      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      });
+    });
+  });
+
+  it('outputs the client URL and the Management API endpoint of the stage', () => {
+    template.hasOutput('WebSocketUrl', { Value: stageUrl('wss') });
+    template.hasOutput('ManagementApiEndpoint', { Value: stageUrl('https') });
+  });
+
+  describe('cdk-nag AwsSolutions', () => {
+    it('finds nothing unacknowledged in the Parley app', () => {
+      const report = new AwsSolutionsChecks().validateScope(app);
+      expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+      expect(report.success).toBe(true);
+    });
+
+    it('passes synthesis with the plugin, leaving no violation in the validation report', () => {
+      const assembly = app.synth();
+      const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+        pluginReports: Array<{ pluginName: string; violations: unknown[] }>;
+      };
+      expect(report.pluginReports.flatMap((pluginReport) => pluginReport.violations)).toEqual([]);
+    });
+
+    it('fails synthesis when a new error-level finding has no acknowledgement', () => {
+      const { app, stack: careless } = createParleyApp({ context: NO_BUNDLING });
+      const role = new Role(careless, 'CarelessRole', {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      });
+      role.addToPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
+      expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
+    });
+
+    it('fails synthesis on an unacknowledged warning-level finding too (a table without point-in-time recovery)', () => {
+      const { app, stack: careless } = createParleyApp({ context: NO_BUNDLING });
+      new Table(careless, 'CarelessTable', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+      expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
+    });
+  });
+});
+
+describe('MessengerStack configuration from context', () => {
+  it('leaves the account-level API Gateway CloudWatch role alone when told to', () => {
+    const { stack } = createParleyApp({ context: { ...NO_BUNDLING, apiGatewayCloudWatchRole: 'false' } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+  });
+
+  it('takes the JWT issuer and audience and the stage name from context', () => {
+    const { stack } = createParleyApp({
+      context: { ...NO_BUNDLING, jwtIssuer: 'acme', jwtAudience: 'acme-apps', stageName: 'dev' },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'dev' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ JWT_ISSUER: 'acme', JWT_AUDIENCE: 'acme-apps' }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'execute-api:ManageConnections',
+            Resource: { 'Fn::Join': ['', Match.arrayWith(['/dev/POST/@connections/*'])] },
+          }),
+        ]),
+      },
+    });
+    template.hasOutput('WebSocketUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', '/dev'])] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MANAGEMENT_API_ENDPOINT: { 'Fn::Join': ['', Match.arrayWith(['https://', '/dev'])] },
+        }),
+      },
+    });
+  });
+});
