@@ -8,7 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 20_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
     setupFiles: ['test/setup.ts'],
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },

@@ -1,0 +1,182 @@
+/** Messaging end to end: real WebSocket clients against the local stack. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ParleyClient, ParleyConnectError, ParleyRequestError } from '../../client/index.ts';
+import { signLocalToken } from '../../infra/local/tokens.ts';
+import type { Message } from '../../lambdas/protocol.ts';
+import { type Harness, startHarness } from './harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.createUsers(['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']);
+});
+afterAll(() => h?.stop());
+beforeEach(() => h.stack.metrics.reset());
+
+describe('connecting', () => {
+  it('refuses a missing, garbage or expired token with 401 and a user without an account with 403', async () => {
+    const url = h.stack.wsUrl;
+    await expect(ParleyClient.connect(url, '')).rejects.toMatchObject({ status: 401 });
+    await expect(ParleyClient.connect(url, 'not-a-token')).rejects.toMatchObject({ status: 401 });
+    const expired = await signLocalToken('alice', { now: new Date(Date.now() - 2 * 3600_000) });
+    await expect(ParleyClient.connect(url, expired)).rejects.toBeInstanceOf(ParleyConnectError);
+    await expect(ParleyClient.connect(url, expired)).rejects.toMatchObject({ status: 401 });
+    await expect(ParleyClient.connect(url, await signLocalToken('stranger'))).rejects.toMatchObject({
+      status: 403,
+    });
+    expect(h.connectionsOf('stranger')).toEqual([]);
+    expect(h.stack.metrics.forRoute('$connect')).toHaveLength(0);
+  });
+});
+
+describe('sending', () => {
+  it('delivers live to every device of the recipient and to the sender’s other devices', async () => {
+    const [bobPhone, bobLaptop, bobTablet] = await Promise.all([
+      h.connect('bob'),
+      h.connect('bob'),
+      h.connect('bob'),
+    ]);
+    const [alicePhone, aliceLaptop] = await Promise.all([h.connect('alice'), h.connect('alice')]);
+
+    const { message } = await alicePhone.request('sendMessage', {
+      to: 'bob',
+      content: { text: 'hello bob' },
+    });
+
+    for (const device of [bobPhone, bobLaptop, bobTablet, aliceLaptop]) {
+      const event = await device.waitFor('message', (e) => e.message.messageId === message.messageId);
+      expect(event.message).toEqual(message);
+    }
+    expect(alicePhone.received('message')).toEqual([]);
+    expect(message).toMatchObject({ from: 'alice', to: 'bob', content: { text: 'hello bob' } });
+    await Promise.all([bobPhone, bobLaptop, bobTablet, alicePhone, aliceLaptop].map((c) => c.close()));
+  });
+
+  it('an offline recipient gets the message from getUnread after connecting, and markRead empties it', async () => {
+    const alice = await h.connect('alice');
+    const sent: Message[] = [];
+    for (const text of ['one', 'two', 'three']) {
+      sent.push((await alice.request('sendMessage', { to: 'carol', content: { text } })).message);
+    }
+    const carol = await h.connect('carol');
+    const page1 = await carol.request('getUnread', { limit: 2 });
+    const page2 = await carol.request('getUnread', { limit: 2, cursor: page1.nextCursor });
+    const unread = [...page1.messages, ...page2.messages];
+    expect(unread.map((m) => m.messageId)).toEqual(sent.map((m) => m.messageId));
+    expect(unread.map((m) => m.content.text)).toEqual(['one', 'two', 'three']);
+
+    const receipts = alice.waitFor('messagesRead');
+    expect(await carol.request('markRead', { messageIds: unread.map((m) => m.messageId) })).toEqual({
+      read: 3,
+    });
+    expect((await receipts).messageIds).toEqual(sent.map((m) => m.messageId));
+    expect((await carol.request('getUnread', {})).messages).toEqual([]);
+    // Marking again changes nothing and tells no one.
+    expect(await carol.request('markRead', { messageIds: [sent[0]?.messageId ?? ''] })).toEqual({ read: 0 });
+
+    const history = await carol.request('getHistory', { with: 'alice', limit: 10 });
+    expect(history.messages.map((m) => m.content.text)).toEqual(['three', 'two', 'one']);
+    expect(history.messages.every((m) => m.readAt !== undefined)).toBe(true);
+    await Promise.all([alice.close(), carol.close()]);
+  });
+
+  it('refuses oversize text and images with PAYLOAD_TOO_LARGE and stores nothing', async () => {
+    const alice = await h.connect('alice');
+    const before = (await h.items('messages')).length;
+    const tooLong = alice.request('sendMessage', { to: 'bob', content: { text: 'x'.repeat(4001) } });
+    await expect(tooLong).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    const bigImage = `data:image/png;base64,${'A'.repeat(70_000)}`;
+    await expect(
+      alice.request('sendMessage', { to: 'bob', content: { image: bigImage } }),
+    ).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    expect((await h.items('messages')).length).toBe(before);
+    await alice.close();
+  });
+
+  it('stores an inline image within the limit and a reply to a message of the same conversation', async () => {
+    const [alice, bob] = await Promise.all([h.connect('alice'), h.connect('bob')]);
+    const image = `data:image/png;base64,${'A'.repeat(60_000)}`;
+    const { message: photo } = await alice.request('sendMessage', {
+      to: 'bob',
+      content: { image, text: 'look' },
+    });
+    expect(
+      (await bob.waitFor('message', (e) => e.message.messageId === photo.messageId)).message.content.image,
+    ).toBe(image);
+    const { message: reply } = await bob.request('sendMessage', {
+      to: 'alice',
+      replyTo: photo.messageId,
+      content: { text: 'nice' },
+    });
+    expect(reply.replyTo).toBe(photo.messageId);
+    // A reply must stay within its conversation.
+    const { message: toCarol } = await alice.request('sendMessage', {
+      to: 'carol',
+      content: { text: 'psst' },
+    });
+    await expect(
+      bob.request('sendMessage', { to: 'alice', replyTo: toCarol.messageId, content: { text: 'sneaky' } }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('answers NOT_FOUND for an unknown recipient', async () => {
+    const alice = await h.connect('alice');
+    await expect(
+      alice.request('sendMessage', { to: 'nobody', content: { text: 'hi' } }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await alice.close();
+  });
+});
+
+describe('bad input', () => {
+  const malformed: [string, string][] = [
+    ['not JSON', '{"action": "sendMessage", '],
+    ['a JSON string', '"hello"'],
+    ['no action', '{"data": {"to": "bob"}}'],
+    ['an unknown action', '{"action": "launchRockets", "requestId": "x1"}'],
+    ['data of the wrong shape', '{"action": "sendMessage", "requestId": "x2", "data": {"to": 42}}'],
+    [
+      'an unknown field',
+      '{"action": "sendMessage", "data": {"to": "bob", "content": {"text": "a"}, "cc": "carol"}}',
+    ],
+    ['a bad message id', '{"action": "markRead", "data": {"messageIds": ["../../etc"]}}'],
+    ['a page size of a million', '{"action": "getUnread", "data": {"limit": 1000000}}'],
+    ['data as an array', '{"action": "ping", "data": []}'],
+  ];
+
+  it.each(malformed)('answers BAD_REQUEST to %s and writes nothing', async (_case, frame) => {
+    const mallory = await h.connect('mallory');
+    h.stack.metrics.reset();
+    const before = await Promise.all([h.items('messages'), h.items('relations')]);
+    const reply = new Promise<Record<string, unknown>>((resolve) => {
+      mallory.on('reply', (r) => resolve(r as unknown as Record<string, unknown>));
+    });
+    mallory.sendRaw(frame);
+    const answer = (await reply) as { ok: boolean; error: { code: string; message: string } };
+    expect(answer.ok).toBe(false);
+    expect(answer.error.code).toBe('BAD_REQUEST');
+    expect(answer.error.message).not.toMatch(/at .*\.ts|Error:/);
+    const writes = h.stack.metrics.invocations
+      .flatMap((i) => i.dynamoCommands)
+      .filter((c) => !/Get|Query/.test(c));
+    expect(writes).toEqual([]);
+    expect(await Promise.all([h.items('messages'), h.items('relations')])).toEqual(before);
+    await mallory.close();
+  });
+
+  it('errors are ParleyRequestErrors with a message a person can act on', async () => {
+    const mallory = await h.connect('mallory');
+    const error = await mallory
+      .request('getHistory', { with: 'not valid!' } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyRequestError);
+    expect((error as ParleyRequestError).message).toMatch(/data\.with/);
+    await mallory.close();
+  });
+});
