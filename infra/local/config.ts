@@ -1,0 +1,36 @@
+/**
+ * Fixed settings of the local stack (`npm start`). Everything here is a development value:
+ * the secret is public by construction and only the local gateway accepts its tokens.
+ */
+
+/** The AWS region, account and API id the local stack pretends to be. */
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+export const LOCAL_API_ID = 'local';
+/** The WebSocket stage name, as in `wss://{api}/{stage}`. */
+export const LOCAL_STAGE = 'local';
+
+/** @default 3001 */
+export const DEFAULT_WS_PORT = 3001;
+/** @default 3000 */
+export const DEFAULT_HTTP_PORT = 3000;
+
+const DEFAULT_LOCAL_JWT_SECRET = 'parley-local-development-secret-do-not-use-in-the-cloud';
+
+/** The HS256 secret the local Secrets Manager serves: `PARLEY_LOCAL_JWT_SECRET` or a fixed default (≥ 32 bytes). */
+export const LOCAL_JWT_SECRET: string = process.env.PARLEY_LOCAL_JWT_SECRET || DEFAULT_LOCAL_JWT_SECRET;
+export const LOCAL_JWT_SECRET_ARN = `arn:aws:secretsmanager:local:${LOCAL_ACCOUNT_ID}:secret:parley-jwt`;
+export const LOCAL_JWT_ISSUER = 'parley';
+export const LOCAL_JWT_AUDIENCE = 'parley-clients';
+
+/** Physical DynamoDB table name of a logical table id. */
+export function localTableName(tableId: string): string {
+  return `parley-local-${tableId}`;
+}
+
+/** Demo users that `npm start` seeds. */
+export const DEMO_USERS = [
+  { userId: 'alice', name: 'Alice', username: 'alice' },
+  { userId: 'bob', name: 'Bob', username: 'bob' },
+  { userId: 'carol', name: 'Carol', username: 'carol' },
+] as const;

@@ -1,0 +1,235 @@
+/**
+ * The whole local stack in one call: DynamoDB Local with every table, the local WebSocket
+ * gateway (with its Management API) and the local HTTP server (Secrets Manager, the HTTP API
+ * routes), running the very handlers of lambdas/handlers/ in this process.
+ *
+ * Handlers read their configuration from process.env when their module loads, and the SDK
+ * clients take their endpoints from `AWS_ENDPOINT_URL_*`. So this module sets the
+ * environment first and only then imports anything from lambdas/ that reads it. One stack
+ * runs per process at a time; handler modules, once imported, keep the endpoints they saw,
+ * so a later stack in the same process reuses the ports of the first.
+ */
+import { authorizer, httpRoutes, webSocketRoutes } from '../../lambdas/routes.ts';
+import { type TableId, tableList } from '../../lambdas/tables.ts';
+import {
+  DEFAULT_HTTP_PORT,
+  DEFAULT_WS_PORT,
+  LOCAL_JWT_AUDIENCE,
+  LOCAL_JWT_ISSUER,
+  LOCAL_JWT_SECRET,
+  LOCAL_JWT_SECRET_ARN,
+  LOCAL_REGION,
+  localTableName,
+} from './config.ts';
+import { createTables, type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb.ts';
+import { type LocalGateway, startGateway } from './gateway.ts';
+import { addHttpApiRoutes } from './http-api.ts';
+import { HttpRouter, type LocalHttpServer, startHttpServer } from './http-server.ts';
+import { handlerExists, loadHandler } from './lambda-runtime.ts';
+import {
+  instrumentDynamoClient,
+  instrumentManagementClient,
+  LocalMetrics,
+  setUnattributedSink,
+} from './metrics.ts';
+import { addLocalSecretsManager } from './secrets-manager.ts';
+
+export interface LocalStackOptions {
+  /** The WebSocket API and its Management API; 0 picks a free port. @default 3001 */
+  readonly wsPort?: number;
+  /** The HTTP server (HTTP API, Secrets Manager, …); 0 picks a free port. @default 3000 */
+  readonly httpPort?: number;
+  /** Keep DynamoDB's data in this directory; in memory when undefined. */
+  readonly persistDir?: string;
+  /** @default 10 minutes */
+  readonly idleTimeoutMs?: number;
+  /** @default 2 hours */
+  readonly maxConnectionMs?: number;
+  /** A handler running longer answers "Endpoint request timed out". @default 29 s */
+  readonly integrationTimeoutMs?: number;
+  /** No gateway log lines, handlers' log level WARN. @default false */
+  readonly quiet?: boolean;
+  /** Extra environment variables for the handlers, set before they are imported. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface LocalStack {
+  /** `ws://127.0.0.1:{wsPort}` — connect with `?token=…`. */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:{httpPort}` */
+  readonly httpUrl: string;
+  /** `http://127.0.0.1:{wsPort}`, what MANAGEMENT_API_ENDPOINT holds. */
+  readonly managementEndpoint: string;
+  /** `http://127.0.0.1:{port}` of DynamoDB Local. */
+  readonly dynamoEndpoint: string;
+  /** Every environment variable the stack set for the handlers. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Physical table names by table id. */
+  readonly tables: Readonly<Record<TableId, string>>;
+  readonly gateway: LocalGateway;
+  /** The HTTP server's router, for more local routes (mail outbox, …). */
+  readonly http: LocalHttpServer;
+  readonly metrics: LocalMetrics;
+  readonly dynamo: DynamoDbLocal;
+  /** Milliseconds from the call to ready. */
+  readonly startupMs: number;
+  /** Milestones of the start, in milliseconds since the call (listeningMs, dynamoReadyMs, tablesReadyMs, handlersLoadedMs). */
+  readonly timings: Readonly<Record<string, number>>;
+  /** Closes every connection (running `$disconnect`), the servers and DynamoDB Local. Idempotent. */
+  stop(): Promise<void>;
+}
+
+let running: LocalStack | 'starting' | undefined;
+/** The ports the handler modules of this process were loaded with. */
+let portsOfProcess: { ws: number; http: number; dynamo: number } | undefined;
+
+function pickPort(requested: number | undefined, fallback: number, previous: number | undefined): number {
+  const port = requested ?? fallback;
+  if (previous === undefined) return port;
+  if (port === 0 || port === previous) return previous;
+  throw new Error(
+    `This process already ran a local stack on port ${previous}; its handler modules keep that endpoint. ` +
+      'Start the stack with the same ports (or 0) or in a new process.',
+  );
+}
+
+/** Starts the local stack. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (running) throw new Error('A local stack is already running in this process; stop() it first');
+  running = 'starting';
+  try {
+    const stack = await start(options);
+    running = stack;
+    return stack;
+  } catch (error) {
+    running = undefined;
+    throw error;
+  }
+}
+
+async function start(options: LocalStackOptions): Promise<LocalStack> {
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+  const quiet = options.quiet ?? false;
+  const metrics = new LocalMetrics();
+  const previous = portsOfProcess;
+  const wsPort = pickPort(options.wsPort, DEFAULT_WS_PORT, previous?.ws);
+  const httpPort = pickPort(options.httpPort, DEFAULT_HTTP_PORT, previous?.http);
+  // Picked now (not by the emulator) so that the environment is complete before Java is up.
+  const dynamoPort = previous?.dynamo ?? (await freePort());
+  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+
+  const router = new HttpRouter();
+  addLocalSecretsManager(router, [{ arn: LOCAL_JWT_SECRET_ARN, value: LOCAL_JWT_SECRET }]);
+
+  const [http, gateway] = await Promise.allSettled([
+    startHttpServer(httpPort, router),
+    startGateway({
+      port: wsPort,
+      metrics,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+      integrationTimeoutMs: options.integrationTimeoutMs,
+      log: !quiet,
+    }),
+  ]);
+  if (http.status === 'rejected' || gateway.status === 'rejected') {
+    await Promise.allSettled([
+      http.status === 'fulfilled' ? http.value.close() : undefined,
+      gateway.status === 'fulfilled' ? gateway.value.close() : undefined,
+    ]);
+    throw (http.status === 'rejected' ? http : (gateway as PromiseRejectedResult)).reason;
+  }
+
+  const tables = Object.fromEntries(tableList.map((t) => [t.id, localTableName(t.id)])) as Record<
+    TableId,
+    string
+  >;
+  const env: Record<string, string> = {
+    ...Object.fromEntries(tableList.map((t) => [t.envVar, localTableName(t.id)])),
+    MANAGEMENT_API_ENDPOINT: gateway.value.managementEndpoint,
+    JWT_SECRET_ARN: LOCAL_JWT_SECRET_ARN,
+    JWT_ISSUER: LOCAL_JWT_ISSUER,
+    JWT_AUDIENCE: LOCAL_JWT_AUDIENCE,
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: http.value.url,
+    AWS_ENDPOINT_URL_SES: http.value.url,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...(quiet ? { POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'WARN' } : {}),
+    ...options.env,
+  };
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  Object.assign(process.env, env);
+
+  let dynamo: DynamoDbLocal | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await gateway.value.close(); // $disconnect handlers still need DynamoDB
+      await http.value.close();
+      await dynamo?.stop();
+      setUnattributedSink(undefined);
+      if (running === stack) running = undefined;
+    })();
+    return stopping;
+  };
+
+  const timings: Record<string, number> = { listeningMs: since() };
+  let stack: LocalStack;
+  try {
+    // Java starts while the handlers load: both only need the environment.
+    const database = (async () => {
+      dynamo = await startDynamoDbLocal({ port: dynamoPort, persistDir: options.persistDir });
+      timings.dynamoReadyMs = since();
+      await createTables(dynamo.endpoint, tableList, localTableName);
+      timings.tablesReadyMs = since();
+    })();
+    const handlers = (async () => {
+      // The handlers' own SDK clients, counted per invocation.
+      const clients = await import('../../lambdas/shared/clients.ts');
+      instrumentDynamoClient(clients.dynamoClient);
+      instrumentManagementClient(clients.managementApiClient(gateway.value.managementEndpoint));
+      setUnattributedSink(metrics);
+      addHttpApiRoutes(router, httpRoutes, { metrics, domainName: () => `127.0.0.1:${http.value.port}` });
+      // Their init phase now, so that the first connection is fast.
+      const names = new Set([authorizer, ...webSocketRoutes, ...httpRoutes].map((d) => d.handler));
+      await Promise.all(
+        [...names].filter(handlerExists).map((name) =>
+          loadHandler(name).catch((error: unknown) => {
+            console.warn(`[local-stack] lambdas/handlers/${name}.ts failed to load:`, error);
+          }),
+        ),
+      );
+      timings.handlersLoadedMs = since();
+    })();
+    const results = await Promise.allSettled([database, handlers]);
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    portsOfProcess = { ws: gateway.value.port, http: http.value.port, dynamo: dynamoPort };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  stack = {
+    wsUrl: gateway.value.url,
+    httpUrl: http.value.url,
+    managementEndpoint: gateway.value.managementEndpoint,
+    dynamoEndpoint,
+    env,
+    tables,
+    gateway: gateway.value,
+    http: http.value,
+    metrics,
+    dynamo: dynamo as DynamoDbLocal,
+    startupMs: since(),
+    timings,
+    stop,
+  };
+  return stack;
+}
