@@ -3,14 +3,13 @@
  * - message: pk = conversationId, sk = messageId, `unreadFor` = recipient until read
  *   (the sparse `unread` index: unreadFor + sk, oldest first);
  * - idempotency guard: pk = `dedupe#{from}#{clientMessageId}`, sk = `-`, holding the
- *   stored message, deleted by TTL after 7 days.
+ *   first try's messageId (and conversation, recipient, time), deleted by TTL after 7 days.
  */
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -24,7 +23,9 @@ import { liveConnectionsOf, type PresenceItem, presenceProjection } from './pres
 
 /** How long a retried `clientMessageId` is recognised. */
 export const DEDUPE_WINDOW_SECONDS = 7 * 24 * 60 * 60;
-const MAX_TRANSACTION_ATTEMPTS = 3;
+
+/** What the guard of a `clientMessageId` remembers of the first try. */
+type GuardIdentity = Pick<Message, 'messageId' | 'conversationId' | 'to' | 'replyTo' | 'sentAt'>;
 
 interface MessageItem extends Message {
   pk: string;
@@ -48,12 +49,15 @@ export class DynamoMessageStore implements MessageStore {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly messagesTable: string = requireEnv(tables.messages.envVar),
-    private readonly usersTable: string = requireEnv(tables.users.envVar),
     private readonly relationsTable: string = requireEnv(tables.relations.envVar),
     private readonly presenceTable: string = requireEnv(tables.presence.envVar),
   ) {}
 
-  /** One BatchGetItem: the recipient, blocks both ways, the replied-to message, both users' presence. */
+  /**
+   * One BatchGetItem of small items: both users' presence items (every account has one, so
+   * the recipient's also proves the account exists, without reading a profile that may hold
+   * a 64 KB photo), blocks both ways, and the replied-to message's key.
+   */
   async checkSend(
     query: { from: string; to: string; conversationId: string; replyTo?: string },
     now: Date,
@@ -67,7 +71,6 @@ export class DynamoMessageStore implements MessageStore {
             { pk: to, sk: `block#${from}` },
           ];
     const found = await batchGetAll(this.client, {
-      [this.usersTable]: { Keys: [{ pk: to }], ...keyOnly },
       [this.presenceTable]: {
         Keys: [...new Set([from, to])].map((userId) => ({ userId })),
         ...presenceProjection,
@@ -78,7 +81,7 @@ export class DynamoMessageStore implements MessageStore {
         : {}),
     });
     return {
-      recipientExists: (found[this.usersTable] ?? []).length > 0,
+      recipientExists: (found[this.presenceTable] ?? []).some((item) => item.userId === to),
       blocked: (found[this.relationsTable] ?? []).length > 0,
       replyToFound: replyTo === undefined || (found[this.messagesTable] ?? []).length > 0,
       connections: (found[this.presenceTable] ?? []).flatMap((item) =>
@@ -87,62 +90,84 @@ export class DynamoMessageStore implements MessageStore {
     };
   }
 
+  /**
+   * Stores a message once. With a `clientMessageId`, a small guard item claims the id first
+   * (conditional put): a retry finds the first try's messageId there and reuses it. The
+   * message itself is then put only if absent, so whichever try writes it first wins, a
+   * crash between the two writes is repaired by the retry, and a stored message (perhaps
+   * already read) is never overwritten. Two writes instead of a transaction: a transaction
+   * would bill both items twice.
+   */
   async save(message: Message, clientMessageId?: string): Promise<SaveResult> {
+    const claimed = clientMessageId === undefined ? message : await this.claim(message, clientMessageId);
     const item: MessageItem = {
-      pk: message.conversationId,
-      sk: message.messageId,
-      ...message,
-      unreadFor: message.to,
+      pk: claimed.conversationId,
+      sk: claimed.messageId,
+      ...claimed,
+      unreadFor: claimed.to,
     };
-    if (clientMessageId === undefined) {
-      await this.client.send(new PutCommand({ TableName: this.messagesTable, Item: item }));
-      return { message, created: true };
-    }
-    const guard = dedupeKey(message.from, clientMessageId);
-    const expiresAt = epochSeconds(new Date(message.sentAt)) + DEDUPE_WINDOW_SECONDS;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        // The guard and the message are written together or not at all.
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.messagesTable,
-                  Item: { ...guard, message, expiresAt },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                },
-              },
-              { Put: { TableName: this.messagesTable, Item: item } },
-            ],
-          }),
-        );
-        return { message, created: true };
-      } catch (error) {
-        if (!isAwsError(error, 'TransactionCanceledException')) throw error;
-        const reasons = (error as { CancellationReasons?: { Code?: string; Item?: Record<string, never> }[] })
-          .CancellationReasons;
-        const guardReason = reasons?.[0];
-        if (guardReason?.Code === 'ConditionalCheckFailed') {
-          const stored = guardReason.Item
-            ? unmarshall(guardReason.Item).message
-            : await this.readGuard(guard);
-          return { message: toMessage(stored as Record<string, unknown>), created: false };
-        }
-        // A concurrent retry of the same message holds the guard: try again, it will see the winner.
-        if (attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-      }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.messagesTable,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(sk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { message: claimed, created: true };
+    } catch (error) {
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+      const stored = (error as { Item?: Record<string, never> }).Item;
+      return { message: stored ? toMessage(unmarshall(stored)) : claimed, created: false };
     }
   }
 
-  private async readGuard(key: { pk: string; sk: string }): Promise<unknown> {
+  /** The identity of the first try of `clientMessageId`: this one's, or the one its guard holds. */
+  private async claim(message: Message, clientMessageId: string): Promise<Message> {
+    const { messageId, conversationId, to, replyTo, sentAt } = message;
+    const identity: GuardIdentity = { messageId, conversationId, to, replyTo, sentAt };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.messagesTable,
+          Item: {
+            ...dedupeKey(message.from, clientMessageId),
+            ...identity,
+            expiresAt: epochSeconds(new Date(sentAt)) + DEDUPE_WINDOW_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return message;
+    } catch (error) {
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+      const guard = (error as { Item?: Record<string, never> }).Item;
+      const first = (
+        guard ? unmarshall(guard) : await this.readGuard(message.from, clientMessageId)
+      ) as GuardIdentity;
+      return {
+        ...message,
+        messageId: first.messageId,
+        conversationId: first.conversationId,
+        to: first.to,
+        replyTo: first.replyTo,
+        sentAt: first.sentAt,
+      };
+    }
+  }
+
+  private async readGuard(from: string, clientMessageId: string): Promise<Record<string, unknown>> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.messagesTable, Key: key, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.messagesTable,
+        Key: dedupeKey(from, clientMessageId),
+        ConsistentRead: true,
+      }),
     );
     if (!Item) throw new Error('Idempotency guard vanished between the failed condition and the read');
-    return Item.message;
+    return Item;
   }
 
   async unread(userId: string, limit: number, after?: string): Promise<Page<Message>> {
