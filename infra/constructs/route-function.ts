@@ -30,6 +30,15 @@ export interface ManagementApiTarget {
   readonly stageName: string;
 }
 
+/** The SES identity that verification mail is sent from. */
+export interface SesSettings {
+  /**
+   * The sender address (`From`), e.g. `no-reply@example.com`. It must be verified in SES, in the
+   * stack's region, as exactly this identity: the grant names this identity's ARN and nothing else.
+   */
+  readonly senderEmail: string;
+}
+
 /** The JWT signing secret and the claims every token must carry. */
 export interface JwtSettings {
   readonly secret: ISecret;
@@ -52,6 +61,11 @@ export interface RouteFunctionProps {
    * @default - no access to the JWT secret
    */
   readonly jwt?: JwtSettings;
+  /**
+   * The SES sender. Required when the definition has `ses`.
+   * @default - no SES access
+   */
+  readonly ses?: SesSettings;
   /**
    * Directory holding `<handler>.ts`.
    * @default `lambdas/handlers` in the repository root
@@ -79,6 +93,12 @@ export interface RouteFunctionProps {
  * Node.js 22 on arm64, bundled by the local esbuild as minified ESM with the AWS SDK v3
  * inside (the deployed SDK is the tested one), its own log group with a retention, and an
  * execution role that holds nothing but what the definition's permissions name.
+ *
+ * Permissions map to environment and grants one to one: `read`/`write` → the table-name variables
+ * and DynamoDB grants on those tables; `manageConnections` → `MANAGEMENT_API_ENDPOINT` and
+ * `execute-api:ManageConnections` on POST `@connections/*` of one stage; `jwtSecret` →
+ * `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE` and read access to that secret; `ses` →
+ * `SENDER_EMAIL` and `ses:SendEmail` on that one identity.
  *
  * Defaults: entry `lambdas/handlers/<handler>.ts`, runtime NODEJS_22_X, architecture ARM_64,
  * memory `definition.memoryMb` (default 256 MB), timeout 10 s, log retention one month.
@@ -123,6 +143,11 @@ export class RouteFunction extends Construct {
       );
     }
 
+    const ses = permissions.ses === true ? props.ses : undefined;
+    if (permissions.ses === true && ses === undefined) {
+      throw new Error(`${this.node.path}: ${definition.handler} sends e-mail but no ses settings were given`);
+    }
+
     const environment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: 'parley',
       LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -137,6 +162,9 @@ export class RouteFunction extends Construct {
       environment.JWT_SECRET_ARN = jwt.secret.secretArn;
       environment.JWT_ISSUER = jwt.issuer;
       environment.JWT_AUDIENCE = jwt.audience;
+    }
+    if (ses !== undefined) {
+      environment.SENDER_EMAIL = ses.senderEmail;
     }
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -183,6 +211,16 @@ export class RouteFunction extends Construct {
       );
     }
     jwt?.secret.grantRead(this.role);
+    if (ses !== undefined) {
+      // SES v1 SendEmail is authorized against the identity it sends from; SendRawEmail and the
+      // templated actions are not used, so they are not granted.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [sesIdentityArn(this, ses.senderEmail)],
+        }),
+      );
+    }
 
     this.acknowledgeNagFindings(definition, props.tables, managementApi);
   }
@@ -229,6 +267,14 @@ export class RouteFunction extends Construct {
 export function managementApiEndpoint(scope: Construct, target: ManagementApiTarget): string {
   const stack = Stack.of(scope);
   return `https://${target.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${target.stageName}`;
+}
+
+/**
+ * `arn:{partition}:ses:{region}:{account}:identity/{senderEmail}`: the one SES identity a function
+ * with `ses` may send from (an e-mail address identity; a verified parent domain is not covered).
+ */
+export function sesIdentityArn(scope: Construct, senderEmail: string): string {
+  return Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: senderEmail });
 }
 
 /** `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/POST/@connections/*`. */

@@ -20,7 +20,12 @@ import {
   webSocketRoutes,
 } from '../../lambdas/routes.ts';
 import type { TableId } from '../../lambdas/tables.ts';
-import { type JwtSettings, managementApiEndpoint, RouteFunction } from './route-function.ts';
+import {
+  type JwtSettings,
+  managementApiEndpoint,
+  RouteFunction,
+  type SesSettings,
+} from './route-function.ts';
 
 /** The query string parameter the `$connect` authorizer reads the JWT from (DESIGN.md section 2). */
 export const TOKEN_IDENTITY_SOURCE = 'route.request.querystring.token';
@@ -57,6 +62,11 @@ export interface MessengerWebSocketApiProps {
   readonly tables: Readonly<Record<TableId, ITable>>;
   /** The JWT secret and claims, for the authorizer. */
   readonly jwt: JwtSettings;
+  /**
+   * The SES sender, for routes with `ses`.
+   * @default - none; a route with `ses` then fails synthesis
+   */
+  readonly ses?: SesSettings;
   /**
    * Stage name; part of the client URL and of the Management API endpoint.
    * @default 'prod'
@@ -148,6 +158,7 @@ export class MessengerWebSocketApi extends Construct {
         definition,
         tables: props.tables,
         jwt: props.jwt,
+        ses: props.ses,
         managementApi,
       });
       const isConnect = definition.routeKey === '$connect';

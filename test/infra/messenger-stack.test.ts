@@ -9,12 +9,25 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MessengerStack } from '../../infra/messenger-stack.ts';
 import { createParleyApp } from '../../infra/parley-app.ts';
-import { authorizer, type FunctionDefinition, tablesOf, webSocketRoutes } from '../../lambdas/routes.ts';
+import {
+  authorizer,
+  type FunctionDefinition,
+  httpRoutes,
+  tablesOf,
+  webSocketRoutes,
+} from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tableList, tables } from '../../lambdas/tables.ts';
 
 /** Skips esbuild for the extra apps that only check configuration (CDK's own context key). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const BUNDLING_TIMEOUT_MS = 180_000;
+/** The SES sender `cdk synth` gets from cdk.json (the CLI passes cdk.json's context; tests must pass it themselves). */
+const SENDER_EMAIL = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
+    context: { senderEmail: string };
+  }
+).context.senderEmail;
+const CDK_JSON_CONTEXT = { senderEmail: SENDER_EMAIL };
 
 interface Statement {
   readonly Effect: string;
@@ -38,17 +51,30 @@ describe('MessengerStack', () => {
     return stack.resolve(element.logicalId) as string;
   };
   const apiId = (): string => logicalId(stack.webSocket.api);
+  /** Only the WebSocket API's resources of a type (the HTTP API has its own tests). */
+  const ofWebSocketApi = (type: string) =>
+    template.findResources(type, { Properties: { ApiId: { Ref: apiId() } } });
   const routeFunction = (routeKey: string) => {
     const found = stack.webSocket.routeFunctions.get(routeKey);
     if (found === undefined) throw new Error(`no function for ${routeKey}`);
     return found;
   };
+  const httpRouteFunction = (routeKey: string) => {
+    const found = stack.httpApi.routeFunctions.get(routeKey);
+    if (found === undefined) throw new Error(`no function for ${routeKey}`);
+    return found;
+  };
+  /** Every function of the stack: WebSocket routes, HTTP routes and the authorizer. */
   const allFunctions = (): Array<{ definition: FunctionDefinition; functionId: string; roleId: string }> => [
     ...webSocketRoutes.map((definition) => ({
       definition,
       functionId: logicalId(routeFunction(definition.routeKey).function),
       roleId: logicalId(routeFunction(definition.routeKey).role),
     })),
+    ...httpRoutes.map((definition) => {
+      const fn = httpRouteFunction(`${definition.method} ${definition.path}`);
+      return { definition, functionId: logicalId(fn.function), roleId: logicalId(fn.role) };
+    }),
     {
       definition: authorizer,
       functionId: logicalId(stack.webSocket.authorizerFunction.function),
@@ -100,7 +126,7 @@ describe('MessengerStack', () => {
 
   beforeAll(() => {
     // NodejsFunction bundles all functions with the local esbuild while the stack is built.
-    ({ app, stack } = createParleyApp());
+    ({ app, stack } = createParleyApp({ context: CDK_JSON_CONTEXT }));
     // Template.fromStack synthesizes the app, validation plugins (cdk-nag) included.
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources;
@@ -108,7 +134,10 @@ describe('MessengerStack', () => {
 
   describe('WebSocket API', () => {
     it('selects routes by $request.body.action', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+      const webSocketApis = template.findResources('AWS::ApiGatewayV2::Api', {
+        Properties: { ProtocolType: 'WEBSOCKET' },
+      });
+      expect(Object.keys(webSocketApis)).toEqual([apiId()]);
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
         ProtocolType: 'WEBSOCKET',
         RouteSelectionExpression: '$request.body.action',
@@ -116,8 +145,7 @@ describe('MessengerStack', () => {
     });
 
     it('has exactly one route per entry of the route table', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Route', webSocketRoutes.length);
-      const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      const routeKeys = Object.values(ofWebSocketApi('AWS::ApiGatewayV2::Route')).map(
         (route) => route.Properties.RouteKey as string,
       );
       expect(routeKeys.sort()).toEqual(webSocketRoutes.map((route) => route.routeKey).sort());
@@ -166,7 +194,7 @@ describe('MessengerStack', () => {
       ).map((route) => route.Properties.RouteKey);
       expect(guarded).toEqual(['$connect']);
       const unguarded = template.findResources('AWS::ApiGatewayV2::Route', {
-        Properties: { AuthorizerId: Match.absent() },
+        Properties: { ApiId: { Ref: apiId() }, AuthorizerId: Match.absent() },
       });
       expect(Object.keys(unguarded)).toHaveLength(webSocketRoutes.length - 1);
     });
@@ -185,7 +213,7 @@ describe('MessengerStack', () => {
         (route) => !['$connect', '$disconnect'].includes(route.routeKey),
       );
       template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', replying.length);
-      const routes = template.findResources('AWS::ApiGatewayV2::Route');
+      const routes = ofWebSocketApi('AWS::ApiGatewayV2::Route');
       for (const [id, route] of Object.entries(routes)) {
         const replies = replying.some((definition) => definition.routeKey === route.Properties.RouteKey);
         if (replies) {
@@ -202,7 +230,7 @@ describe('MessengerStack', () => {
     });
 
     it('deploys one auto-deployed stage with default route throttling and JSON access logs', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+      expect(Object.keys(ofWebSocketApi('AWS::ApiGatewayV2::Stage'))).toHaveLength(1);
       template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
         ApiId: { Ref: apiId() },
         StageName: 'prod',
@@ -238,13 +266,16 @@ describe('MessengerStack', () => {
         DeletionPolicy: 'Retain',
       });
       const [accountId] = Object.keys(template.findResources('AWS::ApiGateway::Account'));
-      template.hasResource('AWS::ApiGatewayV2::Stage', { DependsOn: Match.arrayWith([accountId]) });
+      template.hasResource('AWS::ApiGatewayV2::Stage', {
+        Properties: { ApiId: { Ref: apiId() } },
+        DependsOn: Match.arrayWith([accountId]),
+      });
     });
   });
 
   describe('functions', () => {
-    it('creates one function per route plus the authorizer, all Node.js 22 on arm64 with a 10 s timeout', () => {
-      template.resourceCountIs('AWS::Lambda::Function', webSocketRoutes.length + 1);
+    it('creates one function per route (WebSocket and HTTP) plus the authorizer, all Node.js 22 on arm64 with a 10 s timeout', () => {
+      template.resourceCountIs('AWS::Lambda::Function', webSocketRoutes.length + httpRoutes.length + 1);
       template.allResourcesProperties('AWS::Lambda::Function', {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
@@ -256,7 +287,11 @@ describe('MessengerStack', () => {
       });
     });
 
-    it.each([...webSocketRoutes, authorizer].map((definition) => [definition.handler, definition] as const))(
+    it.each(
+      [...webSocketRoutes, ...httpRoutes, authorizer].map(
+        (definition) => [definition.handler, definition] as const,
+      ),
+    )(
       '%s takes its memory from the route table and logs to its own log group with a retention',
       (handler, definition) => {
         const entry = allFunctions().find((fn) => fn.definition.handler === handler);
@@ -283,7 +318,7 @@ describe('MessengerStack', () => {
       },
     );
 
-    it('gives each function the table names, endpoint and JWT settings its permissions name, and nothing else', () => {
+    it('gives each function the table names, endpoint, JWT and SES settings its permissions name, and nothing else', () => {
       for (const { definition, functionId } of allFunctions()) {
         const { Variables: variables } = propertiesOf(functionId).Environment as {
           Variables: Record<string, unknown>;
@@ -296,6 +331,7 @@ describe('MessengerStack', () => {
           expected.JWT_ISSUER = 'parley';
           expected.JWT_AUDIENCE = 'parley-clients';
         }
+        if (definition.permissions.ses) expected.SENDER_EMAIL = SENDER_EMAIL;
         expect(variables, definition.handler).toEqual(expected);
       }
     });
@@ -388,17 +424,22 @@ describe('MessengerStack', () => {
       }
     });
 
-    it('lets only the authorizer (the one function with jwtSecret) read the JWT secret, and only that secret', () => {
+    it('lets only the functions with jwtSecret (the authorizer among them) read the JWT secret, and only that secret', () => {
       const authorizerRole = logicalId(stack.webSocket.authorizerFunction.role);
       const readers = allFunctions()
         .filter(({ definition }) => definition.permissions.jwtSecret === true)
-        .map(({ roleId }) => roleId);
-      expect(readers).toEqual([authorizerRole]);
+        .map(({ roleId }) => roleId)
+        .sort();
+      expect(readers).toContain(authorizerRole);
       expect(rolesAllowed('secretsmanager:GetSecretValue')).toEqual(readers);
-      const [statement] = statementsOf(authorizerRole).filter((s) =>
-        actionsOf(s).includes('secretsmanager:GetSecretValue'),
-      );
-      expect(statement?.Resource).toEqual({ Ref: logicalId(stack.jwtSecret) });
+      for (const roleId of readers) {
+        const statements = statementsOf(roleId).filter((s) =>
+          actionsOf(s).includes('secretsmanager:GetSecretValue'),
+        );
+        expect(statements.map((statement) => statement.Resource)).toEqual([
+          { Ref: logicalId(stack.jwtSecret) },
+        ]);
+      }
     });
   });
 
@@ -469,7 +510,7 @@ describe('MessengerStack', () => {
     });
 
     it('fails synthesis when a new error-level finding has no acknowledgement', () => {
-      const { app, stack: careless } = createParleyApp({ context: NO_BUNDLING });
+      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } });
       const role = new Role(careless, 'CarelessRole', {
         assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       });
@@ -478,7 +519,7 @@ describe('MessengerStack', () => {
     });
 
     it('fails synthesis on an unacknowledged warning-level finding too (a table without point-in-time recovery)', () => {
-      const { app, stack: careless } = createParleyApp({ context: NO_BUNDLING });
+      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } });
       new Table(careless, 'CarelessTable', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
       expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
     });
@@ -487,15 +528,26 @@ describe('MessengerStack', () => {
 
 describe('MessengerStack configuration from context', () => {
   it('leaves the account-level API Gateway CloudWatch role alone when told to', () => {
-    const { stack } = createParleyApp({ context: { ...NO_BUNDLING, apiGatewayCloudWatchRole: 'false' } });
+    const { stack } = createParleyApp({
+      context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT, apiGatewayCloudWatchRole: 'false' },
+    });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResource('AWS::ApiGatewayV2::Stage', {
+      Properties: { StageName: 'prod' },
+      DependsOn: Match.absent(),
+    });
   });
 
   it('takes the JWT issuer and audience and the stage name from context', () => {
     const { stack } = createParleyApp({
-      context: { ...NO_BUNDLING, jwtIssuer: 'acme', jwtAudience: 'acme-apps', stageName: 'dev' },
+      context: {
+        ...NO_BUNDLING,
+        ...CDK_JSON_CONTEXT,
+        jwtIssuer: 'acme',
+        jwtAudience: 'acme-apps',
+        stageName: 'dev',
+      },
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'dev' });
