@@ -35,18 +35,24 @@ export interface WebSocketRouteDefinition extends FunctionDefinition {
 /** The `$connect` REQUEST authorizer; identity source: the `token` query string parameter. */
 export const authorizer: FunctionDefinition = {
   handler: 'authorize',
-  permissions: { jwtSecret: true },
+  // The connection middlewares' snapshot: the account and presence items, in one BatchGetItem.
+  permissions: { read: ['users', 'presence'], jwtSecret: true },
 };
 
 export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
   { routeKey: '$connect', handler: 'connect', permissions: { write: ['presence'] } },
-  { routeKey: '$disconnect', handler: 'disconnect', permissions: { write: ['presence'] } },
+  {
+    routeKey: '$disconnect',
+    handler: 'disconnect',
+    // Ends the random chat the closing connection holds, and tells the partner.
+    permissions: { write: ['presence', 'random'], manageConnections: true },
+  },
   { routeKey: '$default', handler: 'default', permissions: {} },
   {
     routeKey: 'sendMessage',
     handler: 'send-message',
     permissions: {
-      read: ['users', 'relations'],
+      read: ['relations'],
       write: ['messages', 'presence'],
       manageConnections: true,
     },
@@ -58,9 +64,35 @@ export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
     permissions: { write: ['messages', 'presence'], manageConnections: true },
   },
   { routeKey: 'getHistory', handler: 'get-history', permissions: { read: ['messages'] } },
-  { routeKey: 'block', handler: 'block', permissions: { read: ['users'], write: ['relations'] } },
-  { routeKey: 'unblock', handler: 'unblock', permissions: { write: ['relations'] } },
+  // Follows and blocks are copied onto presence items (getLastSeen and sendMessage read
+  // only those); the other user's presence item also proves that they exist.
+  { routeKey: 'block', handler: 'block', permissions: { write: ['relations', 'presence'] } },
+  { routeKey: 'unblock', handler: 'unblock', permissions: { write: ['relations', 'presence'] } },
   { routeKey: 'ping', handler: 'ping', permissions: {} },
+  { routeKey: 'getProfile', handler: 'get-profile', permissions: { read: ['users', 'presence'] } },
+  { routeKey: 'updateProfile', handler: 'update-profile', permissions: { write: ['users', 'presence'] } },
+  { routeKey: 'getLastSeen', handler: 'get-last-seen', permissions: { read: ['presence'] } },
+  { routeKey: 'follow', handler: 'follow', permissions: { write: ['relations', 'presence'] } },
+  { routeKey: 'unfollow', handler: 'unfollow', permissions: { write: ['relations', 'presence'] } },
+  { routeKey: 'getFollowing', handler: 'get-following', permissions: { read: ['relations'] } },
+  { routeKey: 'postStory', handler: 'post-story', permissions: { write: ['stories'] } },
+  {
+    routeKey: 'getFollowingStories',
+    handler: 'get-following-stories',
+    permissions: { read: ['relations', 'stories'] },
+  },
+  { routeKey: 'getStoryPhoto', handler: 'get-story-photo', permissions: { read: ['stories', 'relations'] } },
+  { routeKey: 'deleteStory', handler: 'delete-story', permissions: { write: ['stories'] } },
+  {
+    routeKey: 'joinRandom',
+    handler: 'join-random',
+    permissions: { write: ['random', 'presence'], manageConnections: true },
+  },
+  {
+    routeKey: 'leaveRandom',
+    handler: 'leave-random',
+    permissions: { write: ['random', 'presence'], manageConnections: true },
+  },
 ];
 
 export interface HttpRouteDefinition extends FunctionDefinition {
@@ -69,8 +101,49 @@ export interface HttpRouteDefinition extends FunctionDefinition {
   readonly path: string;
 }
 
+/**
+ * scrypt at N=2^17, r=8 (domain/passwords.ts) needs 128 MiB and is CPU-bound on one thread:
+ * about 0.4 s per hash on one full vCPU, which Lambda grants at 1,769 MB. Below that the
+ * CPU share, and the hash time, scale down with memory (about 0.7 s at 1,024 MB) for the
+ * same GB-seconds; above it a second vCPU does not speed up one hash.
+ */
+const PASSWORD_HASHING_MEMORY_MB = 1769;
+
 /** The HTTP API (`/auth/*`), served by API Gateway HTTP API in AWS and on :3000 locally. */
-export const httpRoutes: readonly HttpRouteDefinition[] = [];
+export const httpRoutes: readonly HttpRouteDefinition[] = [
+  {
+    method: 'POST',
+    path: '/auth/register',
+    handler: 'auth-register',
+    permissions: { write: ['users'], jwtSecret: true, ses: true },
+    memoryMb: PASSWORD_HASHING_MEMORY_MB,
+  },
+  {
+    method: 'POST',
+    path: '/auth/verify',
+    handler: 'auth-verify',
+    permissions: { write: ['users', 'presence'], jwtSecret: true },
+  },
+  {
+    method: 'POST',
+    path: '/auth/login',
+    handler: 'auth-login',
+    permissions: { write: ['users'], jwtSecret: true },
+    memoryMb: PASSWORD_HASHING_MEMORY_MB,
+  },
+  {
+    method: 'POST',
+    path: '/auth/resend',
+    handler: 'auth-resend',
+    permissions: { write: ['users'], jwtSecret: true, ses: true },
+  },
+  {
+    method: 'POST',
+    path: '/auth/logout',
+    handler: 'auth-logout',
+    permissions: { write: ['users'], jwtSecret: true },
+  },
+];
 
 /** Every table a function needs access to, for its environment variables. */
 export function tablesOf(definition: FunctionDefinition): TableId[] {

@@ -29,7 +29,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'users' | 'presence' | 'messages' | 'relations';
+export type TableId = 'users' | 'presence' | 'messages' | 'relations' | 'stories' | 'random';
 
 export const tables = {
   /**
@@ -46,7 +46,11 @@ export const tables = {
   /**
    * Presence: one item per user holding its open connections
    * (`connections.{connectionId} = {connectedAt, expiresAt}`) and `lastSeen`.
-   * One read answers "where do I push" and "is this user online".
+   * One read answers "where do I push" and "is this user online". It also carries copies of
+   * what decides who may see that (`lastSeenVisibleTo`, and the string sets `follows`,
+   * `blocks`, `blockedBy`), so `getLastSeen` answers 100 users with one BatchGetItem, and
+   * `randomConnectionId`, the connection that holds the user's random chat, so `$disconnect`
+   * knows without another read.
    */
   presence: {
     id: 'presence',
@@ -78,6 +82,30 @@ export const tables = {
     envVar: 'RELATIONS_TABLE',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
+  },
+  /**
+   * Stories by owner (pk = ownerId): sk = `summary`, the owner's active stories without
+   * images (what `getFollowingStories` reads, 100 owners per BatchGetItem), and sk =
+   * `story#{storyId}`, one story with its image. Both expire by TTL (`expiresAt`, epoch
+   * seconds); reads drop expired stories themselves.
+   */
+  stories: {
+    id: 'stories',
+    envVar: 'STORIES_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    ttlAttribute: 'expiresAt',
+  },
+  /**
+   * Random-stranger chat: pk = userId, the user's session (`waiting` or `paired` with
+   * `partnerId`), and pk = `queue#waiting`, the one slot that holds the user waiting for a
+   * stranger, if any. Sessions end with their connection at the latest (`expiresAt`, TTL).
+   */
+  random: {
+    id: 'random',
+    envVar: 'RANDOM_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    ttlAttribute: 'expiresAt',
   },
 } as const satisfies Record<TableId, TableDefinition>;
 

@@ -28,9 +28,15 @@ export function localTableName(tableId: string): string {
   return `parley-local-${tableId}`;
 }
 
-/** Demo users that `npm start` seeds. */
+/** The SES sender identity of the local stack; its mail lands in the local outbox. */
+export const LOCAL_SENDER_EMAIL = 'no-reply@parley.local';
+
+/** The password of every demo account (a development value, printed by `npm start`). */
+export const DEMO_PASSWORD = 'parley-demo-password';
+
+/** Demo users that `npm start` seeds as verified accounts. */
 export const DEMO_USERS = [
-  { userId: 'alice', name: 'Alice', username: 'alice' },
-  { userId: 'bob', name: 'Bob', username: 'bob' },
-  { userId: 'carol', name: 'Carol', username: 'carol' },
+  { userId: 'alice', name: 'Alice', username: 'alice', email: 'alice@example.com' },
+  { userId: 'bob', name: 'Bob', username: 'bob', email: 'bob@example.com' },
+  { userId: 'carol', name: 'Carol', username: 'carol', email: 'carol@example.com' },
 ] as const;

@@ -6,7 +6,7 @@
  *   npm start -- --ws-port 4001 --http-port 4000
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, DEMO_USERS } from './config.ts';
+import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, DEMO_PASSWORD, DEMO_USERS } from './config.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 import { signLocalToken } from './tokens.ts';
 
@@ -65,7 +65,8 @@ try {
 // Imported only now: the adapter reads the table names from the environment the stack set.
 const { DynamoUserStore } = await import('../../lambdas/adapters/user-store.ts');
 const users = new DynamoUserStore();
-await Promise.all(DEMO_USERS.map((user) => users.createUser(user)));
+// Real verified accounts: they can log in over HTTP with the demo password, and connect.
+await Promise.all(DEMO_USERS.map((user) => users.seedVerifiedUser({ ...user, password: DEMO_PASSWORD })));
 const tokens = await Promise.all(DEMO_USERS.map((user) => signLocalToken(user.userId)));
 
 const lines = [
@@ -75,12 +76,15 @@ const lines = [
   `  HTTP API           ${stack.httpUrl}`,
   `  DynamoDB Local     ${stack.dynamoEndpoint}  (${values.persist ? `persisted in ${values.persist}` : 'in memory'})`,
   '',
-  '  Demo users (tokens valid 1 hour; `npm run token -- <userId>` makes more):',
-  ...DEMO_USERS.map((user, i) => `    ${user.userId.padEnd(6)} ${tokens[i]}`),
+  `  Demo users (password "${DEMO_PASSWORD}"; tokens valid 1 hour; \`npm run token -- <userId>\` makes more):`,
+  ...DEMO_USERS.map((user, i) => `    ${user.userId.padEnd(6)} ${user.email.padEnd(18)} ${tokens[i]}`),
   '',
   '  Try it (Node, with the ws package):',
   `    node -e "const ws=new (require('ws'))('${stack.wsUrl}/?token='+process.argv[1]);ws.on('open',()=>ws.send(JSON.stringify({action:'ping',requestId:'1'})));ws.on('message',m=>{console.log(String(m));ws.close()})" ${tokens[0]}`,
   '  or the typed client: import { ParleyClient } from "./client/index.ts"',
+  '',
+  '  Sign up (the code is printed below as [mail] … code NNNNNN, and listed at /_local/outbox):',
+  `    curl -s ${stack.httpUrl}/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"correct horse battery","name":"You","username":"you"}'`,
   '',
   `Parley local stack ready in ${stack.startupMs} ms (Ctrl-C to stop)`,
 ];

@@ -19,6 +19,7 @@ import {
   LOCAL_JWT_SECRET,
   LOCAL_JWT_SECRET_ARN,
   LOCAL_REGION,
+  LOCAL_SENDER_EMAIL,
   localTableName,
 } from './config.ts';
 import { createTables, type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb.ts';
@@ -26,6 +27,7 @@ import { type LocalGateway, startGateway } from './gateway.ts';
 import { addHttpApiRoutes } from './http-api.ts';
 import { HttpRouter, type LocalHttpServer, startHttpServer } from './http-server.ts';
 import { handlerExists, loadHandler } from './lambda-runtime.ts';
+import { addMailOutbox, type MailOutbox } from './mail-outbox.ts';
 import {
   instrumentDynamoClient,
   instrumentManagementClient,
@@ -67,8 +69,10 @@ export interface LocalStack {
   /** Physical table names by table id. */
   readonly tables: Readonly<Record<TableId, string>>;
   readonly gateway: LocalGateway;
-  /** The HTTP server's router, for more local routes (mail outbox, …). */
+  /** The HTTP server's router, for more local routes. */
   readonly http: LocalHttpServer;
+  /** Every mail the handlers sent through SES (also at `GET {httpUrl}/_local/outbox?to=…`). */
+  readonly outbox: MailOutbox;
   readonly metrics: LocalMetrics;
   readonly dynamo: DynamoDbLocal;
   /** Milliseconds from the call to ready. */
@@ -121,6 +125,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
 
   const router = new HttpRouter();
   addLocalSecretsManager(router, [{ arn: LOCAL_JWT_SECRET_ARN, value: LOCAL_JWT_SECRET }]);
+  const outbox = addMailOutbox(router, { print: !quiet });
 
   const [http, gateway] = await Promise.allSettled([
     startHttpServer(httpPort, router),
@@ -151,6 +156,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     JWT_SECRET_ARN: LOCAL_JWT_SECRET_ARN,
     JWT_ISSUER: LOCAL_JWT_ISSUER,
     JWT_AUDIENCE: LOCAL_JWT_AUDIENCE,
+    SENDER_EMAIL: LOCAL_SENDER_EMAIL,
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
@@ -225,6 +231,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     tables,
     gateway: gateway.value,
     http: http.value,
+    outbox,
     metrics,
     dynamo: dynamo as DynamoDbLocal,
     startupMs: since(),

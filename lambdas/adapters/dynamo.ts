@@ -3,6 +3,8 @@ import {
   BatchGetCommand,
   type BatchGetCommandInput,
   type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 
 type Item = Record<string, unknown>;
@@ -35,6 +37,42 @@ export async function batchGetAll(
 /** True for an error DynamoDB (or the SDK) raised with this exception name. */
 export function isAwsError(error: unknown, name: string): boolean {
   return error instanceof Error && error.name === name;
+}
+
+/**
+ * The cancellation reason codes of a failed TransactWriteItems, by item index (`None`,
+ * `ConditionalCheckFailed`, `TransactionConflict`, `ValidationError`, …); undefined for any other error.
+ */
+export function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+  if (!isAwsError(error, 'TransactionCanceledException')) return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code);
+}
+
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * One TransactWriteItems. A cancellation caused only by other transactions on the same items
+ * (`TransactionConflict`, no failed condition) is tried again, up to `maxAttempts` in all.
+ * @returns undefined when written, else the cancellation codes by item index
+ */
+export async function transactWrite(
+  client: DynamoDBDocumentClient,
+  items: readonly TransactItem[],
+  maxAttempts = 3,
+): Promise<(string | undefined)[] | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await client.send(new TransactWriteCommand({ TransactItems: [...items] }));
+      return undefined;
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes === undefined) throw error;
+      const conflictOnly = codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+      if (!conflictOnly || attempt >= maxAttempts) return codes;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
 }
 
 /** Seconds since the epoch, as DynamoDB TTL attributes want them. */

@@ -2,9 +2,16 @@
  * Presence in DynamoDB: one item per user, `{userId, connections: {[connectionId]:
  * {connectedAt, expiresAt}}, lastSeen}`. One read answers both "where do I push" and "is
  * this user online"; entries past `expiresAt` are ignored on read and pruned on disconnect.
+ *
+ * The item also carries copies that other writes keep in step, in their own transactions:
+ * `lastSeenVisibleTo` (updateProfile), the string sets `follows`, `blocks`, `blockedBy`
+ * (adapters/relation-store.ts) and `randomConnectionId` (adapters/random-store.ts). With
+ * them, `getLastSeen` decides who may see 100 users' last seen from those 100 items alone.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRef, PresenceStore } from '../domain/ports.ts';
+import type { ClosedConnection, ConnectionRef, PresenceStore } from '../domain/ports.ts';
+import type { LastSeenReader, PresenceFacts } from '../domain/profiles.ts';
+import type { LastSeenVisibility } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
@@ -19,6 +26,16 @@ export interface PresenceItem {
   userId: string;
   connections?: Record<string, ConnectionEntry>;
   lastSeen?: string;
+  /** Copied from the account's settings by `updateProfile`; `everyone` when absent. */
+  lastSeenVisibleTo?: LastSeenVisibility;
+  /** Whom the user follows (a copy of their `follow#` relations, kept in the same transactions). */
+  follows?: Set<string>;
+  /** Whom the user blocks (a copy of their `block#` relations). */
+  blocks?: Set<string>;
+  /** Who blocks the user (the other side of those relations). */
+  blockedBy?: Set<string>;
+  /** The connection that holds the user's random chat, if any (a hint for `$disconnect`). */
+  randomConnectionId?: string;
 }
 
 /** The connections of a presence item that have not expired by `now`. */
@@ -29,12 +46,38 @@ export function liveConnectionsOf(item: PresenceItem, now: Date): ConnectionRef[
     .map(([connectionId]) => ({ userId: item.userId, connectionId }));
 }
 
+/** What decides whether `viewerId` may see this user's last seen, read from the user's presence item. */
+export function presenceFactsOf(item: PresenceItem, viewerId: string, now: Date): PresenceFacts {
+  return {
+    lastSeen: item.lastSeen,
+    online: liveConnectionsOf(item, now).length > 0,
+    lastSeenVisibleTo: item.lastSeenVisibleTo ?? 'everyone',
+    blocksViewer: item.blocks?.has(viewerId) ?? false,
+    blockedByViewer: item.blockedBy?.has(viewerId) ?? false,
+    followsViewer: item.follows?.has(viewerId) ?? false,
+  };
+}
+
+/** The attributes `presenceFactsOf` needs. */
+export const presenceFactsProjection = {
+  ProjectionExpression: '#userId, #connections, #lastSeen, #visibleTo, #follows, #blocks, #blockedBy',
+  ExpressionAttributeNames: {
+    '#userId': 'userId',
+    '#connections': 'connections',
+    '#lastSeen': 'lastSeen',
+    '#visibleTo': 'lastSeenVisibleTo',
+    '#follows': 'follows',
+    '#blocks': 'blocks',
+    '#blockedBy': 'blockedBy',
+  },
+};
+
 export const presenceProjection = {
   ProjectionExpression: '#userId, #connections, #lastSeen',
   ExpressionAttributeNames: { '#userId': 'userId', '#connections': 'connections', '#lastSeen': 'lastSeen' },
 };
 
-export class DynamoPresenceStore implements PresenceStore {
+export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly tableName: string = requireEnv(tables.presence.envVar),
@@ -84,7 +127,7 @@ export class DynamoPresenceStore implements PresenceStore {
     }
   }
 
-  async closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<void> {
+  async closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection> {
     const { Attributes } = await this.client
       .send(
         new UpdateCommand({
@@ -119,6 +162,7 @@ export class DynamoPresenceStore implements PresenceStore {
         names,
       );
     }
+    return { heldRandomChat: item?.randomConnectionId === connectionId };
   }
 
   async removeConnection(userId: string, connectionId: string): Promise<void> {
@@ -136,6 +180,28 @@ export class DynamoPresenceStore implements PresenceStore {
     return (found[this.tableName] ?? []).flatMap((item) =>
       liveConnectionsOf(item as unknown as PresenceItem, now),
     );
+  }
+
+  /** One BatchGetItem per 100 users (`getLastSeen` asks for 100 at most). */
+  async presenceFacts(
+    userIds: readonly string[],
+    viewerId: string,
+    now: Date,
+  ): Promise<Map<string, PresenceFacts>> {
+    const facts = new Map<string, PresenceFacts>();
+    for (let i = 0; i < userIds.length; i += 100) {
+      const found = await batchGetAll(this.client, {
+        [this.tableName]: {
+          Keys: userIds.slice(i, i + 100).map((userId) => ({ userId })),
+          ...presenceFactsProjection,
+        },
+      });
+      for (const item of found[this.tableName] ?? []) {
+        const presence = item as unknown as PresenceItem;
+        facts.set(presence.userId, presenceFactsOf(presence, viewerId, now));
+      }
+    }
+    return facts;
   }
 
   private async update(

@@ -18,9 +18,8 @@ export class ManagementApiPusher implements Pusher {
 
   async post(connectionId: string, frame: string): Promise<PushOutcome> {
     try {
-      await this.client.send(
-        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(frame) }),
-      );
+      // The frame goes as it is: the SDK takes a string payload without an encoder per call.
+      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: frame }));
       return 'sent';
     } catch (error) {
       // 410: the connection is closed (or not open yet); the caller forgets it.

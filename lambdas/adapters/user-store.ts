@@ -1,14 +1,19 @@
 /**
- * Users and their presence items. Accounts (issue 3) grow this adapter; for now it creates a
- * user with a profile and an empty presence item, which is what the local stack's demo users
- * and the tests need.
+ * Users and their presence items: what the `$connect` authorizer reads about a user (one
+ * BatchGetItem), and the ways tools make users: `seedVerifiedUser` (the demo users of
+ * `npm start`: real accounts with a password) and `createUser` (test users that sign their
+ * own tokens). Sign-up, login and the item shapes are in adapters/account-store.ts and
+ * domain/accounts.ts.
  */
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type SeedUser, seedVerifiedUser } from '../domain/accounts.ts';
+import type { ScryptParams } from '../domain/passwords.ts';
 import type { AccountReader, AccountSnapshot } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll } from './dynamo.ts';
+import { accountKeys, DynamoAccountStore } from './account-store.ts';
+import { batchGetAll, isAwsError } from './dynamo.ts';
 import { liveConnectionsOf, type PresenceItem, presenceProjection } from './presence-store.ts';
 
 export interface NewUser {
@@ -25,8 +30,13 @@ export class DynamoUserStore implements AccountReader {
     private readonly presenceTable: string = requireEnv(tables.presence.envVar),
   ) {}
 
-  /** Creates the user and its presence item in one transaction; an existing user is left as it is. */
+  /**
+   * Creates a confirmed account without e-mail or password (it cannot log in; its tokens are
+   * signed by the caller), its username guard and its presence item, in one transaction; an
+   * existing user is left as it is. For tests and tools; people sign up through /auth/register.
+   */
   async createUser(user: NewUser, now: Date = new Date()): Promise<void> {
+    const username = user.username.toLowerCase();
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -34,8 +44,22 @@ export class DynamoUserStore implements AccountReader {
             {
               Put: {
                 TableName: this.usersTable,
-                Item: { pk: user.userId, ...user, registeredAt: now.toISOString() },
+                Item: {
+                  pk: user.userId,
+                  ...user,
+                  username,
+                  registeredAt: now.toISOString(),
+                  emailConfirmedAt: now.toISOString(),
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.usersTable,
+                Item: { pk: accountKeys.usernameGuard(username), userId: user.userId },
+                ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
+                ExpressionAttributeValues: { ':userId': user.userId },
               },
             },
             {
@@ -49,9 +73,23 @@ export class DynamoUserStore implements AccountReader {
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'TransactionCanceledException') return;
+      if (isAwsError(error, 'TransactionCanceledException')) return;
       throw error;
     }
+  }
+
+  /**
+   * Creates a verified account with a known password (the demo users of `npm start`), by the
+   * sign-up rules; an existing account with this id is left as it is.
+   * @param passwordParams scrypt parameters, @default the production ones
+   */
+  seedVerifiedUser(
+    user: SeedUser,
+    now: Date = new Date(),
+    passwordParams?: ScryptParams,
+  ): Promise<'created' | 'exists'> {
+    const accounts = new DynamoAccountStore(this.client, this.usersTable, this.presenceTable);
+    return seedVerifiedUser({ accounts, passwordParams }, user, now);
   }
 
   /** The account and its open connections, in one BatchGetItem. */

@@ -5,12 +5,16 @@
  * - return `true` to continue with the next middleware (the connection opens when all agree);
  * - return `false` to refuse the connection (the client gets HTTP 403 and no socket);
  * - to add one, write a `ConnectionMiddleware` below (or in its own file) and put it in the
- *   `connectionMiddlewares` array where it should run.
+ *   `connectionMiddlewares` array where it should run. Keep it small and give it a test of
+ *   its own (test/unit/connection-middlewares.test.ts shows how, with a hand-made context).
  *
- * Middlewares that need the user's account call `context.snapshot()`: it is read once per
- * connect, in one DynamoDB request, however many middlewares ask (DESIGN.md section 4).
+ * Middlewares that need the user's account call `context.snapshot()`: the account item and
+ * the user's open connections, read once per connect in one DynamoDB request however many
+ * middlewares ask (DESIGN.md section 4: the authorizer makes at most one request). Do not
+ * read anything else from a middleware: every connect would pay for it.
  */
 import type { VerifiedToken } from '../adapters/jwt.ts';
+import { tokenIsCurrent } from './accounts.ts';
 import type { AccountSnapshot } from './ports.ts';
 
 export interface ConnectionContext {
@@ -25,12 +29,38 @@ export interface ConnectionContext {
 
 export type ConnectionMiddleware = (context: ConnectionContext) => boolean | Promise<boolean>;
 
+/** At most this many open connections per user (phones, laptops, tabs). */
+export const MAX_CONNECTIONS_PER_USER = 10;
+
 /** Only users with an account may connect: a valid token for a deleted or unknown user is refused. */
 export const requireAccount: ConnectionMiddleware = async (context) =>
   (await context.snapshot()).account !== undefined;
 
+/** Only accounts whose e-mail address was confirmed with the e-mailed code may connect. */
+export const requireConfirmedEmail: ConnectionMiddleware = async (context) =>
+  typeof (await context.snapshot()).account?.emailConfirmedAt === 'string';
+
+/** Tokens issued before the user's last logout (`iat` < `tokensValidAfter`) are refused. */
+export const refuseRevokedTokens: ConnectionMiddleware = async (context) => {
+  const { account } = await context.snapshot();
+  return account !== undefined && tokenIsCurrent(account, context.token.issuedAt);
+};
+
+/**
+ * Refuses a connection when the user already holds `max` open ones. Connections whose
+ * `$disconnect` never came stop counting when their entry expires (DESIGN.md section 3).
+ */
+export function limitConnections(max: number): ConnectionMiddleware {
+  return async (context) => (await context.snapshot()).liveConnections.length < max;
+}
+
 /** The middlewares every connection passes, in order. */
-export const connectionMiddlewares: readonly ConnectionMiddleware[] = [requireAccount];
+export const connectionMiddlewares: readonly ConnectionMiddleware[] = [
+  requireAccount,
+  requireConfirmedEmail,
+  refuseRevokedTokens,
+  limitConnections(MAX_CONNECTIONS_PER_USER),
+];
 
 /** Runs the middlewares in order and stops at the first refusal. */
 export async function admitConnection(

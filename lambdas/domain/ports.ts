@@ -2,6 +2,7 @@
  * The ports the use cases need. Adapters in lambdas/adapters/ implement them over DynamoDB
  * and the Management API; unit tests implement them with in-memory fakes.
  */
+import type { VerifiedToken } from '../adapters/jwt.ts';
 import type { Message, Page } from '../protocol.ts';
 
 /** Where a message is stored. */
@@ -20,11 +21,17 @@ export interface PresenceStore {
   /** Records an open connection that API Gateway will close by `expiresAt` at the latest. */
   addConnection(userId: string, connectionId: string, connectedAt: Date, expiresAt: Date): Promise<void>;
   /** Forgets a closed connection and sets the user's `lastSeen`. */
-  closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<void>;
+  closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection>;
   /** Forgets a connection that API Gateway says is gone (410). */
   removeConnection(userId: string, connectionId: string): Promise<void>;
   /** The unexpired connections of each user, in one read. */
   liveConnections(userIds: readonly string[], now: Date): Promise<ConnectionRef[]>;
+}
+
+/** What the write that closed a connection learned about it. */
+export interface ClosedConnection {
+  /** The user's random chat was joined (or matched) on this connection; it ends with it. */
+  readonly heldRandomChat: boolean;
 }
 
 /** What `sendMessage` must know before it writes, read in one request. */
@@ -76,4 +83,170 @@ export interface AccountSnapshot {
 
 export interface AccountReader {
   snapshot(userId: string, now: Date): Promise<AccountSnapshot>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts (sign-up, verification codes, login, logout). Keys and item shapes: adapters/account-store.ts.
+// Times named `expiresAt`/`tokensValidAfter` are epoch seconds; the domain decides what has expired.
+// ---------------------------------------------------------------------------------------------
+
+/** A user's account item. Secrets (`passwordHash`) and contact data (`email`, `phone`) are named plainly. */
+export interface AccountRecord {
+  readonly userId: string;
+  /** Lowercased; unique. */
+  readonly username: string;
+  readonly name: string;
+  readonly family?: string;
+  /** As the user typed it; unique case-insensitively. */
+  readonly email: string;
+  readonly phone?: string;
+  readonly age?: number;
+  readonly country?: string;
+  readonly photo?: string;
+  readonly biography?: string;
+  /** PHC string: `$scrypt$ln=17,r=8,p=1$<salt>$<hash>`. */
+  readonly passwordHash: string;
+  readonly registeredAt: string;
+  /** Set when the e-mailed code was verified; accounts without it are pending sign-ups. */
+  readonly emailConfirmedAt?: string;
+  /** Tokens issued (`iat`) before this time are refused (set by logout). */
+  readonly tokensValidAfter?: number;
+  /** Pending sign-ups only: when the sign-up lapses (the table's TTL attribute). */
+  readonly expiresAt?: number;
+}
+
+/** `email#{address}`: which account owns an address. */
+export interface EmailGuard {
+  readonly userId: string;
+  /** Present while the owning sign-up is pending. */
+  readonly expiresAt?: number;
+}
+
+/** `username#{name}`: which account owns a username, or which pending sign-up holds it. */
+export interface UsernameGuard {
+  /** Absent on a hold made by a sign-up attempt for an address that already has an account. */
+  readonly userId?: string;
+  /** Pending holds only: the (lowercased) address whose sign-up holds the name. */
+  readonly email?: string;
+  /** Present while the hold is pending. */
+  readonly expiresAt?: number;
+}
+
+/** Recent mails to one address (epoch milliseconds), with a version for optimistic writes. */
+export interface MailLog {
+  readonly sentAt: readonly number[];
+  readonly version: number;
+}
+
+/** Failed logins per address: minute number (epoch ms / 60,000) to count. */
+export type LoginFailures = Readonly<Record<number, number>>;
+
+/** A verification code, stored only as a keyed hash; one live code per address. */
+export interface StoredCode {
+  /** The lowercased address the code was sent to. */
+  readonly emailKey: string;
+  readonly userId: string;
+  readonly username: string;
+  /** HMAC-SHA256 of the code (base64url); see domain/verification-codes.ts. */
+  readonly codeHash: string;
+  /** Tries so far, right or wrong. */
+  readonly attempts: number;
+  readonly expiresAt: number;
+}
+
+export interface SignUpState {
+  readonly email?: EmailGuard;
+  readonly username?: UsernameGuard;
+  readonly mailLog: MailLog;
+}
+
+export interface LoginState {
+  readonly email?: EmailGuard;
+  readonly failures: LoginFailures;
+}
+
+/** A pending sign-up: the account (with `expiresAt`), its guards and its code, written together. */
+export interface PendingSignUp {
+  readonly account: AccountRecord & { readonly expiresAt: number };
+  readonly code: StoredCode;
+  /** True when it replaces a pending sign-up of the same address (same user id). */
+  readonly restart: boolean;
+}
+
+export type SignUpOutcome = 'saved' | 'email-taken' | 'username-taken';
+
+export interface AccountStore {
+  /** The guards of an address (and a username) and the address's mail log, in one read. */
+  signUpState(emailKey: string, usernameKey?: string): Promise<SignUpState>;
+  /** Writes the mail log if it is still at `expectedVersion`; false when another request changed it first. */
+  writeMailLog(emailKey: string, log: MailLog, expectedVersion: number, expiresAt: number): Promise<boolean>;
+  /**
+   * Writes the account, both guards and the code atomically. `email-taken`: the address was
+   * claimed meanwhile; `username-taken`: the username belongs to someone else.
+   */
+  savePendingSignUp(signUp: PendingSignUp, nowSeconds: number): Promise<SignUpOutcome>;
+  /** Holds a username for a sign-up attempt of `emailKey`; false when someone else holds it. */
+  holdUsername(
+    usernameKey: string,
+    emailKey: string,
+    expiresAt: number,
+    nowSeconds: number,
+  ): Promise<boolean>;
+  /** Stores a new code for an address, replacing any earlier one. */
+  saveCode(code: StoredCode): Promise<void>;
+  /**
+   * Counts one try against the address's live code and returns it, or undefined when there
+   * is no live code (none, expired, or `maxAttempts` tries used).
+   */
+  takeCodeAttempt(emailKey: string, maxAttempts: number, nowSeconds: number): Promise<StoredCode | undefined>;
+  /** Deletes the address's code if it is still `codeHash`. */
+  deleteCode(emailKey: string, codeHash: string): Promise<void>;
+  /**
+   * Confirms the pending account the code belongs to (and makes its guards permanent) and
+   * deletes the code, atomically; false when the code or the sign-up is no longer current.
+   */
+  confirmEmail(code: StoredCode, confirmedAt: Date): Promise<boolean>;
+  getAccount(userId: string): Promise<AccountRecord | undefined>;
+  /** The address's guard and its recent failed logins, in one read. */
+  loginState(emailKey: string): Promise<LoginState>;
+  /** Counts a failed login in minute `minute`, dropping the `stale` minutes. */
+  recordLoginFailure(
+    emailKey: string,
+    minute: number,
+    stale: readonly number[],
+    expiresAt: number,
+  ): Promise<void>;
+  /** Replaces a password hash (when its parameters are raised) if it is still `previous`. */
+  replacePasswordHash(userId: string, previous: string, next: string): Promise<void>;
+  /**
+   * Sets `tokensValidAfter` if the account is confirmed and the token issued at `tokenIssuedAt`
+   * is not revoked already; false otherwise.
+   */
+  revokeTokens(userId: string, tokenIssuedAt: number, validAfter: number): Promise<boolean>;
+  /** Writes a confirmed account and its guards; an existing account with this id is left as it is. */
+  putVerifiedAccount(account: AccountRecord, nowSeconds: number): Promise<'created' | 'exists'>;
+}
+
+export interface Mail {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export interface Mailer {
+  /** @throws ServiceUnavailableError when the mail could not be handed over for delivery */
+  send(mail: Mail): Promise<void>;
+  /**
+   * Waits about as long as a `send` takes and sends nothing, so that an answer that sent no
+   * mail cannot be told by its timing from one that did.
+   */
+  pace(): Promise<void>;
+}
+
+/** Access tokens (adapters/signing-key.ts over adapters/jwt.ts). */
+export interface TokenService {
+  issue(userId: string, issuedAt: Date): Promise<string>;
+  /** @throws UnauthorizedError for any token that does not pass */
+  verify(token: string, now: Date): Promise<VerifiedToken>;
 }

@@ -1,6 +1,6 @@
 /** Connections and presence: `$connect`, `$disconnect`, and pushing to a user's devices. */
 import { logger } from '../shared/logger.ts';
-import type { ConnectionRef, PresenceStore, Pusher, PushOutcome } from './ports.ts';
+import type { ClosedConnection, ConnectionRef, PresenceStore, Pusher, PushOutcome } from './ports.ts';
 
 /**
  * API Gateway closes every WebSocket after 2 hours; a connection whose `$disconnect` never
@@ -19,13 +19,14 @@ export async function openConnection(
   await presence.addConnection(userId, connectionId, now, expiresAt);
 }
 
-export async function closeConnection(
+/** Forgets the connection and sets `lastSeen`; tells whether the user's random chat was on it. */
+export function closeConnection(
   presence: PresenceStore,
   userId: string,
   connectionId: string,
   now: Date,
-) {
-  await presence.closeConnection(userId, connectionId, now);
+): Promise<ClosedConnection> {
+  return presence.closeConnection(userId, connectionId, now);
 }
 
 export interface PushDeps {

@@ -1,31 +1,132 @@
-/** Blocks between users (and, with issue 5, following). */
-import type { ClientToServer } from '../protocol.ts';
-import { BadRequestError, NotFoundError } from '../shared/errors.ts';
+/**
+ * Follows and blocks between users (the first seed's `following` and `block` lists).
+ *
+ * - Following is one-way and idempotent: following again keeps the first `since`.
+ * - A block severs the relation: it removes the follows in both directions (so the blocked
+ *   user's story feed drops the blocker at once, and the blocker's drops them), and while
+ *   it stands neither user can follow the other. Unblocking restores no follow.
+ * - Both are capped (`MAX_FOLLOWING`, `MAX_BLOCKS`), because copies of them live on the
+ *   user's presence item, which `getLastSeen` reads for 100 users at once.
+ */
+import {
+  type ClientToServer,
+  type FollowedUser,
+  MAX_FOLLOWING_PAGE_SIZE,
+  type ServerReplies,
+} from '../protocol.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 
-export type RelationKind = 'block' | 'follow';
+/** The most users one user may follow. */
+export const MAX_FOLLOWING = 1000;
+/** The most users one user may block. */
+export const MAX_BLOCKS = 1000;
+
+/**
+ * `no-such-user`; `blocked-by-them`: the other user blocks the caller; `blocking-them`: the
+ * caller blocks the other user; `limit-reached`: the caller follows `MAX_FOLLOWING` users.
+ */
+export type FollowOutcome =
+  | 'followed'
+  | 'no-such-user'
+  | 'blocked-by-them'
+  | 'blocking-them'
+  | 'limit-reached';
+export type BlockOutcome = 'blocked' | 'no-such-user' | 'limit-reached';
+
+export interface FollowingPage {
+  readonly following: FollowedUser[];
+  readonly nextCursor?: string;
+}
 
 export interface RelationStore {
-  userExists(userId: string): Promise<boolean>;
-  /** Creates the relation; an existing one is kept as it is (idempotent). */
-  add(userId: string, kind: RelationKind, otherId: string, since: Date): Promise<void>;
-  remove(userId: string, kind: RelationKind, otherId: string): Promise<void>;
+  /** Follows `otherId` atomically with its checks (the user exists, no block either way, the cap). Idempotent. */
+  follow(userId: string, otherId: string, since: Date, maxFollowing: number): Promise<FollowOutcome>;
+  /** Idempotent. */
+  unfollow(userId: string, otherId: string): Promise<void>;
+  /** Whom `userId` follows, by user id, after `after`. */
+  following(userId: string, limit: number, after?: string): Promise<FollowingPage>;
+  /** Blocks `otherId` and removes the follows both ways, atomically. Idempotent (keeps the first `since`). */
+  block(userId: string, otherId: string, since: Date, maxBlocks: number): Promise<BlockOutcome>;
+  /** Removes the caller's block (not one the other user set). Idempotent. */
+  unblock(userId: string, otherId: string): Promise<void>;
 }
 
-async function checkTarget(store: RelationStore, userId: string, otherId: string, verb: string) {
+function notYourself(userId: string, otherId: string, verb: string) {
   if (otherId === userId) throw new BadRequestError(`You cannot ${verb} yourself`);
-  if (!(await store.userExists(otherId))) throw new NotFoundError(`There is no user "${otherId}"`);
 }
 
-/** While either user blocks the other, neither can message the other. Idempotent. */
-export async function block(store: RelationStore, userId: string, input: ClientToServer['block'], now: Date) {
-  await checkTarget(store, userId, input.userId, 'block');
-  await store.add(userId, 'block', input.userId, now);
+export async function follow(
+  store: RelationStore,
+  userId: string,
+  input: ClientToServer['follow'],
+  now: Date,
+): Promise<ServerReplies['follow']> {
+  notYourself(userId, input.userId, 'follow');
+  const outcome = await store.follow(userId, input.userId, now, MAX_FOLLOWING);
+  switch (outcome) {
+    case 'no-such-user':
+      throw new NotFoundError(`There is no user "${input.userId}"`);
+    case 'blocked-by-them':
+      throw new ForbiddenError('You cannot follow this user');
+    case 'blocking-them':
+      throw new ForbiddenError('You block this user; unblock them before following them');
+    case 'limit-reached':
+      throw new ConflictError(
+        `You follow ${MAX_FOLLOWING} users, the most Parley allows; unfollow someone first`,
+      );
+    case 'followed':
+      return {};
+  }
+}
+
+export async function unfollow(
+  store: RelationStore,
+  userId: string,
+  input: ClientToServer['unfollow'],
+): Promise<ServerReplies['unfollow']> {
+  notYourself(userId, input.userId, 'unfollow');
+  await store.unfollow(userId, input.userId);
+  return {};
+}
+
+/** Whom the caller follows and since when, by user id, a page at a time. */
+export async function getFollowing(
+  store: RelationStore,
+  userId: string,
+  input: ClientToServer['getFollowing'],
+): Promise<ServerReplies['getFollowing']> {
+  const page = await store.following(userId, input.limit ?? MAX_FOLLOWING_PAGE_SIZE, input.cursor);
+  return page.nextCursor === undefined
+    ? { following: page.following }
+    : { following: page.following, nextCursor: page.nextCursor };
+}
+
+/**
+ * While either user blocks the other, neither can message or follow the other, and the
+ * blocked user sees no profile, last seen or stories of the blocker. Idempotent.
+ */
+export async function block(
+  store: RelationStore,
+  userId: string,
+  input: ClientToServer['block'],
+  now: Date,
+): Promise<ServerReplies['block']> {
+  notYourself(userId, input.userId, 'block');
+  const outcome = await store.block(userId, input.userId, now, MAX_BLOCKS);
+  if (outcome === 'no-such-user') throw new NotFoundError(`There is no user "${input.userId}"`);
+  if (outcome === 'limit-reached') {
+    throw new ConflictError(`You block ${MAX_BLOCKS} users, the most Parley allows; unblock someone first`);
+  }
   return {};
 }
 
 /** Removes the caller's block; a block the other user set stays. Idempotent. */
-export async function unblock(store: RelationStore, userId: string, input: ClientToServer['unblock']) {
-  if (input.userId === userId) throw new BadRequestError('You cannot unblock yourself');
-  await store.remove(userId, 'block', input.userId);
+export async function unblock(
+  store: RelationStore,
+  userId: string,
+  input: ClientToServer['unblock'],
+): Promise<ServerReplies['unblock']> {
+  notYourself(userId, input.userId, 'unblock');
+  await store.unblock(userId, input.userId);
   return {};
 }

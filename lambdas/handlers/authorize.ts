@@ -5,26 +5,16 @@
  * travels in the authorizer context to every later route of the connection.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { hmacKey, verifyAccessToken } from '../adapters/jwt.ts';
-import { readSecretString } from '../adapters/secrets.ts';
+import type { VerifiedToken } from '../adapters/jwt.ts';
+import { JwtTokenService } from '../adapters/signing-key.ts';
 import { DynamoUserStore } from '../adapters/user-store.ts';
 import { admitConnection } from '../domain/connection-middlewares.ts';
 import type { AccountSnapshot } from '../domain/ports.ts';
-import { requireEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';
 
-const settings = { issuer: requireEnv('JWT_ISSUER'), audience: requireEnv('JWT_AUDIENCE') };
 const accounts = new DynamoUserStore();
-// Fetched once, during the init phase; a failure is retried on the next invocation.
-let signingKey: Promise<Uint8Array> | undefined;
-function key(): Promise<Uint8Array> {
-  signingKey ??= readSecretString(requireEnv('JWT_SECRET_ARN')).then(hmacKey, (error: unknown) => {
-    signingKey = undefined;
-    throw error;
-  });
-  return signingKey;
-}
-key().catch(() => undefined);
+// The signing key is fetched once, during the init phase (adapters/signing-key.ts).
+const tokens = new JwtTokenService();
 
 function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string, userId?: string) {
   const result: APIGatewayAuthorizerResult = {
@@ -42,9 +32,9 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
   const token = event.queryStringParameters?.token;
   if (!token) throw new Error('Unauthorized');
   const now = new Date();
-  let verified: Awaited<ReturnType<typeof verifyAccessToken>>;
+  let verified: VerifiedToken;
   try {
-    verified = await verifyAccessToken(await key(), settings, token, now);
+    verified = await tokens.verify(token, now);
   } catch (error) {
     logger.info('Token refused', { reason: (error as Error).message });
     throw new Error('Unauthorized');

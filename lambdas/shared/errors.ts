@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
 
 /** An error the caller may see: its message is written for a person and carries no internals. */
@@ -37,10 +38,23 @@ export class ConflictError extends ParleyError {
 export class RateLimitedError extends ParleyError {
   override readonly name = 'RateLimitedError';
   readonly code = 'RATE_LIMITED';
+  /** @param retryAfterSeconds when the caller may try again (HTTP `Retry-After`) */
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 export class PayloadTooLargeError extends ParleyError {
   override readonly name = 'PayloadTooLargeError';
   readonly code = 'PAYLOAD_TOO_LARGE';
+}
+/** A service Parley depends on (SES) failed; nothing was changed and the caller may ask again. */
+export class ServiceUnavailableError extends ParleyError {
+  override readonly name = 'ServiceUnavailableError';
+  readonly code = 'SERVICE_UNAVAILABLE';
 }
 
 export interface ErrorBody {
@@ -57,4 +71,33 @@ export const INTERNAL_MESSAGE = 'Something went wrong on our side. Please try ag
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof ParleyError) return { code: error.code, message: error.message };
   return { code: 'INTERNAL', message: INTERNAL_MESSAGE };
+}
+
+/** The HTTP status of each error code, for the HTTP API (`/auth/*`). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+/** What an HTTP answer to a failed request carries: the status, the error body and, when known, `Retry-After`. */
+export interface HttpError {
+  readonly statusCode: number;
+  readonly error: ErrorBody;
+  readonly retryAfterSeconds?: number;
+}
+
+/** The one mapper from any thrown value to an HTTP error answer (built on `toErrorBody`). */
+export function toHttpError(error: unknown): HttpError {
+  const body = toErrorBody(error);
+  const retryAfterSeconds = error instanceof RateLimitedError ? error.retryAfterSeconds : undefined;
+  return retryAfterSeconds === undefined
+    ? { statusCode: HTTP_STATUS[body.code], error: body }
+    : { statusCode: HTTP_STATUS[body.code], error: body, retryAfterSeconds };
 }

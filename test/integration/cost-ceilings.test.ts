@@ -82,7 +82,8 @@ describe('DynamoDB requests per call', () => {
     expect(counts.$default?.dynamo).toBe(0);
     // One id marked: one conditional update, one read of the sender's connections.
     expect(counts.markRead?.dynamo).toBe(2);
-    expect(counts.block?.dynamo).toBe(2);
+    // One transaction: the account check, the block, both follows removed, the presence copies.
+    expect(counts.block?.dynamo).toBe(1);
     expect(counts.unblock?.dynamo).toBe(1);
   });
 

@@ -30,6 +30,8 @@ const { handler } = await import('../../lambdas/handlers/authorize.ts');
 const key = new TextEncoder().encode(secret);
 const settings = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
 const methodArn = 'arn:aws:execute-api:eu-west-1:1:api/prod/$connect';
+const confirmed = { emailConfirmedAt: '2026-11-22T10:00:00.000Z' };
+const farFuture = Math.floor(Date.now() / 1000) + 3600;
 
 function eventWith(token?: string): APIGatewayRequestAuthorizerEvent {
   return {
@@ -54,9 +56,9 @@ describe('$connect authorizer', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   beforeEach(() => {
     dynamo.reset();
-    dynamo
-      .on(BatchGetCommand)
-      .resolves({ Responses: { [env.USERS_TABLE]: [{ pk: 'alice' }], [env.PRESENCE_TABLE]: [] } });
+    dynamo.on(BatchGetCommand).resolves({
+      Responses: { [env.USERS_TABLE]: [{ pk: 'alice', ...confirmed }], [env.PRESENCE_TABLE]: [] },
+    });
   });
 
   it('allows a valid token and passes the user id in the context, reading DynamoDB once', async () => {
@@ -77,6 +79,50 @@ describe('$connect authorizer', () => {
     const result = await handler(eventWith(await signAccessToken(key, settings, 'ghost')));
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
     expect(result.context).toBeUndefined();
+  });
+
+  it('answers 403 (Deny) to an account whose address is not confirmed', async () => {
+    dynamo
+      .on(BatchGetCommand)
+      .resolves({ Responses: { [env.USERS_TABLE]: [{ pk: 'alice' }], [env.PRESENCE_TABLE]: [] } });
+    const result = await handler(eventWith(await signAccessToken(key, settings, 'alice')));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+  });
+
+  it('answers 403 (Deny) to a token issued before the last logout, in one DynamoDB request', async () => {
+    const issued = new Date(Date.now() - 60_000);
+    dynamo.on(BatchGetCommand).resolves({
+      Responses: {
+        [env.USERS_TABLE]: [{ pk: 'alice', ...confirmed, tokensValidAfter: Math.floor(Date.now() / 1000) }],
+        [env.PRESENCE_TABLE]: [],
+      },
+    });
+    const revoked = await handler(eventWith(await signAccessToken(key, settings, 'alice', issued)));
+    expect(revoked.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    expect(dynamo.calls()).toHaveLength(1);
+    const fresh = await handler(eventWith(await signAccessToken(key, settings, 'alice')));
+    expect(fresh.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+  });
+
+  it('answers 403 (Deny) to an 11th concurrent connection', async () => {
+    const open = (n: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`c${i}`, { connectedAt: '', expiresAt: farFuture }]),
+      );
+    const withConnections = (n: number) =>
+      dynamo.on(BatchGetCommand).resolves({
+        Responses: {
+          [env.USERS_TABLE]: [{ pk: 'alice', ...confirmed }],
+          [env.PRESENCE_TABLE]: [{ userId: 'alice', connections: open(n) }],
+        },
+      });
+    withConnections(9);
+    const tenth = await handler(eventWith(await signAccessToken(key, settings, 'alice')));
+    expect(tenth.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    withConnections(10);
+    const eleventh = await handler(eventWith(await signAccessToken(key, settings, 'alice')));
+    expect(eleventh.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    expect(dynamo.calls()).toHaveLength(2);
   });
 
   const refused: [string, () => Promise<string | undefined>][] = [
@@ -143,14 +189,20 @@ describe('connection middlewares', () => {
     token: { userId: 'alice', issuedAt: 0, expiresAt: 1 },
     headers: {},
     now: new Date(),
-    snapshot: async () => ({ account: { pk: 'alice' }, liveConnections: [] }),
+    snapshot: async () => ({ account: { pk: 'alice', ...confirmed }, liveConnections: [] }),
     ...overrides,
   });
 
   it('run in order and stop at the first refusal', async () => {
     const calls: string[] = [];
-    const allow = (name: string) => () => (calls.push(name), true);
-    const refuse = (name: string) => async () => (calls.push(name), false);
+    const allow = (name: string) => () => {
+      calls.push(name);
+      return true;
+    };
+    const refuse = (name: string) => async () => {
+      calls.push(name);
+      return false;
+    };
     expect(await admitConnection(context(), [allow('a'), refuse('b'), allow('c')])).toBe(false);
     expect(calls).toEqual(['a', 'b']);
     expect(await admitConnection(context(), [allow('x'), allow('y')])).toBe(true);

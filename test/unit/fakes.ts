@@ -15,6 +15,8 @@ export class FakePresence implements PresenceStore {
   readonly connections = new Map<string, { userId: string; expiresAt: Date }>();
   readonly lastSeen = new Map<string, Date>();
   readonly removed: ConnectionRef[] = [];
+  /** The connection holding each user's random chat (what the presence item's flag says). */
+  readonly randomChat = new Map<string, string>();
 
   async addConnection(userId: string, connectionId: string, _connectedAt: Date, expiresAt: Date) {
     this.connections.set(connectionId, { userId, expiresAt });
@@ -22,6 +24,7 @@ export class FakePresence implements PresenceStore {
   async closeConnection(userId: string, connectionId: string, lastSeen: Date) {
     this.connections.delete(connectionId);
     this.lastSeen.set(userId, lastSeen);
+    return { heldRandomChat: this.randomChat.get(userId) === connectionId };
   }
   async removeConnection(userId: string, connectionId: string) {
     this.removed.push({ userId, connectionId });

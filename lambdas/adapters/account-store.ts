@@ -1,0 +1,466 @@
+/**
+ * Accounts in the `users` table (see docs/data-model.md). Keys with a `kind#` prefix cannot
+ * collide with user ids, which never contain `#`:
+ *
+ * - account:        pk = userId → the AccountRecord attributes (`expiresAt` while pending)
+ * - e-mail guard:   pk = `email#{lowercased address}` → `userId`, `expiresAt` while pending
+ * - username guard: pk = `username#{username}` → `userId`; while pending also `email`
+ *                   (the lowercased address whose sign-up holds it) and `expiresAt`
+ * - code:           pk = `code#{lowercased address}` → `userId`, `username`, `codeHash`, `attempts`, `expiresAt`
+ * - mail log:       pk = `mail#{lowercased address}` → `sentAt` (epoch ms list), `version`, `expiresAt`
+ * - login failures: pk = `loginfail#{lowercased address}` → `f{minute}` counters, `expiresAt`
+ *
+ * Uniqueness of addresses and usernames is enforced by the guards, written in the same
+ * transaction as the account with conditions, so two concurrent sign-ups for one address or
+ * one username give exactly one account. Every `expiresAt` is the table's TTL attribute; as
+ * TTL deletion lags, conditions and the domain treat an item past `expiresAt` as absent.
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  AccountRecord,
+  AccountStore,
+  EmailGuard,
+  LoginFailures,
+  LoginState,
+  MailLog,
+  PendingSignUp,
+  SignUpOutcome,
+  SignUpState,
+  StoredCode,
+  UsernameGuard,
+} from '../domain/ports.ts';
+import { documentClient } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
+import { ConflictError } from '../shared/errors.ts';
+import { tables } from '../tables.ts';
+import { batchGetAll, isAwsError } from './dynamo.ts';
+
+type Item = Record<string, unknown>;
+
+export const accountKeys = {
+  emailGuard: (emailKey: string) => `email#${emailKey}`,
+  usernameGuard: (username: string) => `username#${username}`,
+  code: (emailKey: string) => `code#${emailKey}`,
+  mailLog: (emailKey: string) => `mail#${emailKey}`,
+  loginFailures: (emailKey: string) => `loginfail#${emailKey}`,
+};
+
+const MAX_TRANSACTION_ATTEMPTS = 3;
+const FAILURE_ATTRIBUTE = /^f(\d+)$/;
+
+/** The cancellation reason codes of a failed transaction, by item index; undefined for any other error. */
+function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+  if (!isAwsError(error, 'TransactionCanceledException')) return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code);
+}
+
+function ignoreConditionFailure(error: unknown): void {
+  if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+}
+
+function toAccount(item: Item): AccountRecord {
+  const { pk: _pk, ...account } = item;
+  return account as unknown as AccountRecord;
+}
+
+function toCode(item: Item): StoredCode {
+  return {
+    emailKey: String(item.pk).slice('code#'.length),
+    userId: item.userId as string,
+    username: item.username as string,
+    codeHash: item.codeHash as string,
+    attempts: item.attempts as number,
+    expiresAt: item.expiresAt as number,
+  };
+}
+
+function toMailLog(item: Item | undefined): MailLog {
+  return {
+    sentAt: Array.isArray(item?.sentAt) ? (item.sentAt as number[]) : [],
+    version: typeof item?.version === 'number' ? item.version : 0,
+  };
+}
+
+function toFailures(item: Item | undefined): LoginFailures {
+  const failures: Record<number, number> = {};
+  for (const [name, value] of Object.entries(item ?? {})) {
+    const minute = FAILURE_ATTRIBUTE.exec(name)?.[1];
+    if (minute !== undefined && typeof value === 'number') failures[Number(minute)] = value;
+  }
+  return failures;
+}
+
+function guardOf<G>(item: Item | undefined): G | undefined {
+  if (item === undefined) return undefined;
+  const { pk: _pk, ...guard } = item;
+  return guard as G;
+}
+
+export class DynamoAccountStore implements AccountStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient = documentClient,
+    private readonly tableName: string = requireEnv(tables.users.envVar),
+    /** Needed only by the functions that confirm accounts (verify, seeding). */
+    private readonly presenceTable?: string,
+  ) {}
+
+  /**
+   * The presence item of a confirmed account, created in the confirming transaction: every
+   * confirmed account has one, so `sendMessage` proves a recipient exists by reading it.
+   */
+  private presenceItemOf(userId: string) {
+    if (this.presenceTable === undefined)
+      throw new Error('This account store was built without the presence table');
+    return {
+      Update: {
+        TableName: this.presenceTable,
+        Key: { userId },
+        UpdateExpression: 'SET #connections = if_not_exists(#connections, :none)',
+        ExpressionAttributeNames: { '#connections': 'connections' },
+        ExpressionAttributeValues: { ':none': {} },
+      },
+    };
+  }
+
+  /** One consistent BatchGetItem: the e-mail guard, the username guard and the mail log. */
+  async signUpState(emailKey: string, usernameKey?: string): Promise<SignUpState> {
+    const keys = [accountKeys.emailGuard(emailKey), accountKeys.mailLog(emailKey)];
+    if (usernameKey !== undefined) keys.push(accountKeys.usernameGuard(usernameKey));
+    const items = await this.getMany(keys);
+    return {
+      email: guardOf<EmailGuard>(items.get(accountKeys.emailGuard(emailKey))),
+      username:
+        usernameKey === undefined
+          ? undefined
+          : guardOf<UsernameGuard>(items.get(accountKeys.usernameGuard(usernameKey))),
+      mailLog: toMailLog(items.get(accountKeys.mailLog(emailKey))),
+    };
+  }
+
+  async writeMailLog(emailKey: string, log: MailLog, expectedVersion: number, expiresAt: number) {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: accountKeys.mailLog(emailKey),
+            sentAt: [...log.sentAt],
+            version: log.version,
+            expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+      return true;
+    } catch (error) {
+      ignoreConditionFailure(error);
+      return false;
+    }
+  }
+
+  /**
+   * One TransactWriteItems: [0] the account, [1] the e-mail guard, [2] the username guard,
+   * [3] the code. A new sign-up needs a free (or lapsed) address; a restart needs the same
+   * user's pending sign-up still live. Either needs the username free or held by this address.
+   */
+  async savePendingSignUp(
+    { account, code, restart }: PendingSignUp,
+    nowSeconds: number,
+  ): Promise<SignUpOutcome> {
+    const { userId, expiresAt } = account;
+    const input: TransactWriteCommandInput = {
+      TransactItems: [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { pk: userId, ...account },
+            ConditionExpression: restart
+              ? 'attribute_not_exists(emailConfirmedAt) AND expiresAt > :now'
+              : 'attribute_not_exists(pk)',
+            ExpressionAttributeValues: restart ? { ':now': nowSeconds } : undefined,
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { pk: accountKeys.emailGuard(code.emailKey), userId, expiresAt },
+            ConditionExpression: restart
+              ? 'userId = :userId AND expiresAt > :now'
+              : 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: restart
+              ? { ':userId': userId, ':now': nowSeconds }
+              : { ':now': nowSeconds },
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              pk: accountKeys.usernameGuard(account.username),
+              userId,
+              email: code.emailKey,
+              expiresAt,
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR email = :email',
+            ExpressionAttributeValues: { ':now': nowSeconds, ':email': code.emailKey },
+          },
+        },
+        { Put: { TableName: this.tableName, Item: this.codeItem(code) } },
+      ],
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.client.send(new TransactWriteCommand(input));
+        return 'saved';
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (codes === undefined) throw error;
+        if (codes[2] === 'ConditionalCheckFailed') return 'username-taken';
+        if (codes[0] === 'ConditionalCheckFailed' || codes[1] === 'ConditionalCheckFailed')
+          return 'email-taken';
+        // A concurrent transaction on the same items (TransactionConflict): try again, it will see the winner.
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
+    }
+  }
+
+  async holdUsername(usernameKey: string, emailKey: string, expiresAt: number, nowSeconds: number) {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: accountKeys.usernameGuard(usernameKey), email: emailKey, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR email = :email',
+          ExpressionAttributeValues: { ':now': nowSeconds, ':email': emailKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      ignoreConditionFailure(error);
+      return false;
+    }
+  }
+
+  async saveCode(code: StoredCode): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: this.codeItem(code) }));
+  }
+
+  /** One UpdateItem: counts the try first, so concurrent guesses cannot exceed `maxAttempts`. */
+  async takeCodeAttempt(emailKey: string, maxAttempts: number, nowSeconds: number) {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: accountKeys.code(emailKey) },
+          UpdateExpression: 'ADD attempts :one',
+          ConditionExpression: 'attribute_exists(pk) AND attempts < :max AND expiresAt > :now',
+          ExpressionAttributeValues: { ':one': 1, ':max': maxAttempts, ':now': nowSeconds },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes === undefined ? undefined : toCode(Attributes);
+    } catch (error) {
+      ignoreConditionFailure(error);
+      return undefined;
+    }
+  }
+
+  async deleteCode(emailKey: string, codeHash: string): Promise<void> {
+    await this.client
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: accountKeys.code(emailKey) },
+          ConditionExpression: 'codeHash = :hash',
+          ExpressionAttributeValues: { ':hash': codeHash },
+        }),
+      )
+      .catch(ignoreConditionFailure);
+  }
+
+  /**
+   * One TransactWriteItems: the pending account becomes confirmed, its guards permanent (no
+   * `expiresAt`, no `email` on the username guard), the code is deleted and the user's
+   * presence item is created.
+   */
+  async confirmEmail(code: StoredCode, confirmedAt: Date): Promise<boolean> {
+    const nowSeconds = Math.floor(confirmedAt.getTime() / 1000);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: code.userId },
+                UpdateExpression: 'SET emailConfirmedAt = :at REMOVE expiresAt',
+                ConditionExpression: 'attribute_not_exists(emailConfirmedAt) AND expiresAt > :now',
+                ExpressionAttributeValues: { ':at': confirmedAt.toISOString(), ':now': nowSeconds },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: accountKeys.emailGuard(code.emailKey) },
+                UpdateExpression: 'REMOVE expiresAt',
+                ConditionExpression: 'userId = :userId',
+                ExpressionAttributeValues: { ':userId': code.userId },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: accountKeys.usernameGuard(code.username) },
+                UpdateExpression: 'REMOVE expiresAt, email',
+                ConditionExpression: 'userId = :userId',
+                ExpressionAttributeValues: { ':userId': code.userId },
+              },
+            },
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { pk: accountKeys.code(code.emailKey) },
+                ConditionExpression: 'codeHash = :hash',
+                ExpressionAttributeValues: { ':hash': code.codeHash },
+              },
+            },
+            this.presenceItemOf(code.userId),
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // The sign-up lapsed or was restarted, or a concurrent verify used the code first.
+      if (cancellationCodes(error) !== undefined) return false;
+      throw error;
+    }
+  }
+
+  async getAccount(userId: string): Promise<AccountRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: userId }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : toAccount(Item);
+  }
+
+  /** One consistent BatchGetItem: the e-mail guard and the failed-login counters. */
+  async loginState(emailKey: string): Promise<LoginState> {
+    const items = await this.getMany([accountKeys.emailGuard(emailKey), accountKeys.loginFailures(emailKey)]);
+    return {
+      email: guardOf<EmailGuard>(items.get(accountKeys.emailGuard(emailKey))),
+      failures: toFailures(items.get(accountKeys.loginFailures(emailKey))),
+    };
+  }
+
+  /** One UpdateItem: an atomic ADD to this minute's counter, dropping the stale ones. */
+  async recordLoginFailure(emailKey: string, minute: number, stale: readonly number[], expiresAt: number) {
+    const staleNames = Object.fromEntries(stale.map((m, i) => [`#s${i}`, `f${m}`]));
+    const remove = Object.keys(staleNames).length > 0 ? ` REMOVE ${Object.keys(staleNames).join(', ')}` : '';
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: accountKeys.loginFailures(emailKey) },
+        UpdateExpression: `ADD #minute :one SET expiresAt = :expiresAt${remove}`,
+        ExpressionAttributeNames: { '#minute': `f${minute}`, ...staleNames },
+        ExpressionAttributeValues: { ':one': 1, ':expiresAt': expiresAt },
+      }),
+    );
+  }
+
+  async replacePasswordHash(userId: string, previous: string, next: string): Promise<void> {
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: userId },
+          UpdateExpression: 'SET passwordHash = :next',
+          ConditionExpression: 'passwordHash = :previous',
+          ExpressionAttributeValues: { ':next': next, ':previous': previous },
+        }),
+      )
+      .catch(ignoreConditionFailure);
+  }
+
+  /** One conditional UpdateItem: the revocation check and the revocation in one request. */
+  async revokeTokens(userId: string, tokenIssuedAt: number, validAfter: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: userId },
+          UpdateExpression: 'SET tokensValidAfter = :validAfter',
+          ConditionExpression:
+            'attribute_exists(emailConfirmedAt) AND (attribute_not_exists(tokensValidAfter) OR tokensValidAfter <= :issuedAt)',
+          ExpressionAttributeValues: { ':validAfter': validAfter, ':issuedAt': tokenIssuedAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      ignoreConditionFailure(error);
+      return false;
+    }
+  }
+
+  /** One TransactWriteItems: the account (if new) and both guards (free, lapsed, or already this user's). */
+  async putVerifiedAccount(account: AccountRecord, nowSeconds: number): Promise<'created' | 'exists'> {
+    const guard = (pk: string) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { pk, userId: account.userId },
+        ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId OR expiresAt <= :now',
+        ExpressionAttributeValues: { ':userId': account.userId, ':now': nowSeconds },
+      },
+    });
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk: account.userId, ...account },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            guard(accountKeys.emailGuard(account.email.toLowerCase())),
+            guard(accountKeys.usernameGuard(account.username)),
+            this.presenceItemOf(account.userId),
+          ],
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes === undefined) throw error;
+      if (codes[0] === 'ConditionalCheckFailed') return 'exists';
+      if (codes.includes('ConditionalCheckFailed')) {
+        throw new ConflictError(`The address or username of ${account.userId} belongs to another account`);
+      }
+      throw error;
+    }
+  }
+
+  private codeItem(code: StoredCode): Item {
+    const { emailKey, ...rest } = code;
+    return { pk: accountKeys.code(emailKey), ...rest };
+  }
+
+  private async getMany(keys: readonly string[]): Promise<Map<string, Item>> {
+    const found = await batchGetAll(this.client, {
+      [this.tableName]: { Keys: keys.map((pk) => ({ pk })), ConsistentRead: true },
+    });
+    return new Map((found[this.tableName] ?? []).map((item) => [String(item.pk), item]));
+  }
+}

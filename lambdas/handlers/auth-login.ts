@@ -1,0 +1,9 @@
+/** POST /auth/login: a token for a confirmed account; the same 401 for every other case. */
+import { DynamoAccountStore } from '../adapters/account-store.ts';
+import { JwtTokenService } from '../adapters/signing-key.ts';
+import { login } from '../domain/accounts.ts';
+import { httpRoute } from '../shared/http-route.ts';
+
+const deps = { accounts: new DynamoAccountStore(), tokens: new JwtTokenService() };
+
+export const handler = httpRoute('login', (input, ctx) => login(deps, input, ctx.now));

@@ -1,0 +1,10 @@
+/** POST /auth/register: starts a sign-up and e-mails a code (202 `{codeSent: true}` whatever the address). */
+import { DynamoAccountStore } from '../adapters/account-store.ts';
+import { SesMailer } from '../adapters/mailer.ts';
+import { codeKey } from '../adapters/signing-key.ts';
+import { register } from '../domain/accounts.ts';
+import { httpRoute } from '../shared/http-route.ts';
+
+const deps = { accounts: new DynamoAccountStore(), mailer: new SesMailer(), codeKey };
+
+export const handler = httpRoute('register', (input, ctx) => register(deps, input, ctx.now));

@@ -1,0 +1,7 @@
+import { DynamoRelationStore } from '../adapters/relation-store.ts';
+import { getFollowing } from '../domain/relations.ts';
+import { route } from '../shared/route.ts';
+
+const relations = new DynamoRelationStore();
+
+export const handler = route('getFollowing', (input, ctx) => getFollowing(relations, ctx.userId, input));

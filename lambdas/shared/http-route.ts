@@ -1,0 +1,147 @@
+/**
+ * The one wrapper every HTTP API handler uses (payload format 2.0): read the body (at most
+ * 16 KB, base64 or not), parse JSON, validate it with the endpoint's schema, call one use
+ * case, and map the result or the typed error to a JSON answer. Errors answer
+ * `{"error": {"code", "message"}}` with the status from `toHttpError`, `Retry-After` when
+ * rate limited, and never internals. Handlers never throw to API Gateway.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { VerifiedToken } from '../adapters/jwt.ts';
+import type { TokenService } from '../domain/ports.ts';
+import {
+  describeIssues,
+  type HttpEndpoint,
+  type HttpReplies,
+  type HttpRequests,
+  httpSchemas,
+  httpSuccessStatus,
+} from '../protocol.ts';
+import { BadRequestError, PayloadTooLargeError, toHttpError, UnauthorizedError } from './errors.ts';
+import { logger } from './logger.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type HttpHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+export interface HttpContext {
+  readonly now: Date;
+  readonly sourceIp?: string;
+}
+
+export interface BearerContext extends HttpContext {
+  /** The verified access token of the `Authorization: Bearer` header. */
+  readonly token: VerifiedToken;
+}
+
+export interface HttpRouteOptions {
+  /** Fields every error answer of this endpoint carries besides `error`, e.g. `{verified: false}`. */
+  readonly errorFields?: Readonly<Record<string, unknown>>;
+}
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+// Answers that carry tokens must not be cached by anything in between.
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`Request bodies are limited to ${MAX_BODY_BYTES} bytes (16 KB).`);
+}
+
+/** The body as JSON; an absent or blank body reads as `{}` so that the schema names what is missing. */
+export function parseJsonBody(event: Pick<HttpEvent, 'body' | 'isBase64Encoded'>): unknown {
+  const raw = event.body ?? '';
+  // Check the encoded size first, so an oversize body is never decoded.
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES;
+  if (raw.length > encodedLimit) throw tooLarge();
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw tooLarge();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError('The body must be a JSON object, e.g. {"email": "name@example.com"}.');
+  }
+}
+
+function validate<E extends HttpEndpoint>(endpoint: E, event: HttpEvent): HttpRequests[E] {
+  const input = httpSchemas[endpoint].safeParse(parseJsonBody(event));
+  if (!input.success) throw new BadRequestError(`Invalid request: ${describeIssues(input.error, 'body')}`);
+  return input.data as HttpRequests[E];
+}
+
+function bearerTokenOf(event: HttpEvent): string {
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(event.headers?.authorization ?? '');
+  if (match?.[1] === undefined) {
+    throw new UnauthorizedError('Send your access token in the header "Authorization: Bearer <token>".');
+  }
+  return match[1];
+}
+
+function jsonResult(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** Maps any error to an HTTP answer, logging what the caller must not see. */
+export function httpErrorResult(
+  endpoint: string,
+  error: unknown,
+  options: HttpRouteOptions & { bearer?: boolean } = {},
+): HttpResult {
+  const { statusCode, error: body, retryAfterSeconds } = toHttpError(error);
+  if (body.code === 'INTERNAL') logger.error('HTTP route failed', { endpoint, error: error as Error });
+  else logger.info('HTTP route refused', { endpoint, code: body.code, reason: body.message });
+  const headers: Record<string, string> = {};
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  if (statusCode === 401 && options.bearer === true) headers['www-authenticate'] = 'Bearer realm="parley"';
+  return jsonResult(statusCode, { ...options.errorFields, error: body }, headers);
+}
+
+function contextOf(event: HttpEvent): HttpContext {
+  const sourceIp = event.requestContext?.http?.sourceIp;
+  return sourceIp === undefined ? { now: new Date() } : { now: new Date(), sourceIp };
+}
+
+/** An endpoint anyone may call. */
+export function httpRoute<E extends HttpEndpoint>(
+  endpoint: E,
+  run: (input: HttpRequests[E], context: HttpContext) => Promise<HttpReplies[E]>,
+  options: HttpRouteOptions = {},
+): HttpHandler {
+  return async (event) => {
+    try {
+      const input = validate(endpoint, event);
+      return jsonResult(httpSuccessStatus[endpoint], await run(input, contextOf(event)));
+    } catch (error) {
+      return httpErrorResult(endpoint, error, options);
+    }
+  };
+}
+
+/**
+ * An endpoint for a signed-in user: the `Authorization: Bearer` token is verified (401
+ * otherwise) before the body is read. Whether the token was revoked by a logout is the use
+ * case's to check, with the account it reads anyway.
+ */
+export function bearerRoute<E extends HttpEndpoint>(
+  endpoint: E,
+  tokens: Pick<TokenService, 'verify'>,
+  run: (input: HttpRequests[E], context: BearerContext) => Promise<HttpReplies[E]>,
+  options: HttpRouteOptions = {},
+): HttpHandler {
+  return async (event) => {
+    try {
+      const context = contextOf(event);
+      const token = await tokens.verify(bearerTokenOf(event), context.now);
+      const input = validate(endpoint, event);
+      return jsonResult(httpSuccessStatus[endpoint], await run(input, { ...context, token }));
+    } catch (error) {
+      return httpErrorResult(endpoint, error, { ...options, bearer: true });
+    }
+  };
+}

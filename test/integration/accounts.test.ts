@@ -1,0 +1,305 @@
+/** Accounts over the local HTTP API and WebSocket gateway: sign-up, codes, login, logout, middlewares. */
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ParleyClient } from '../../client/index.ts';
+import { signLocalToken } from '../../infra/local/tokens.ts';
+import { type Harness, startHarness } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  await h.createUsers(['friend']);
+});
+afterAll(() => h?.stop());
+afterEach(() => vi.useRealTimers());
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
+  json: any;
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(`${h.stack.httpUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+let serial = 0;
+function newPerson() {
+  serial += 1;
+  const id = `${Date.now().toString(36)}${serial}`;
+  return {
+    email: `Person.${id}@Example.com`,
+    password: 'correct horse battery',
+    name: 'Pat',
+    username: `pat_${id}`,
+  };
+}
+
+function lastCode(email: string): string {
+  const code = h.stack.outbox.to(email).at(-1)?.code;
+  if (code === undefined) throw new Error(`no code mailed to ${email}`);
+  return code;
+}
+
+async function signUp(person = newPerson()) {
+  expect((await post('/auth/register', person)).status).toBe(202);
+  const verified = await post('/auth/verify', { email: person.email, code: lastCode(person.email) });
+  expect(verified.status).toBe(200);
+  return { person, token: verified.json.token as string, userId: verified.json.user.userId as string };
+}
+
+describe('sign-up to first message', () => {
+  it('register → code from the outbox → verify → token → connect → message', async () => {
+    const person = newPerson();
+    const registered = await post('/auth/register', { ...person, family: 'Smith', age: 30, country: 'DZ' });
+    expect(registered).toMatchObject({ status: 202, json: { codeSent: true } });
+    const outbox = (await (
+      await fetch(`${h.stack.httpUrl}/_local/outbox?to=${person.email.toLowerCase()}`)
+    ).json()) as {
+      mails: { code: string; text: string; html: string }[];
+    };
+    expect(outbox.mails).toHaveLength(1);
+    const code = outbox.mails[0]?.code as string;
+    expect(code).toMatch(/^\d{6}$/);
+
+    const verified = await post('/auth/verify', { email: person.email.toUpperCase(), code });
+    expect(verified.status).toBe(200);
+    expect(verified.json).toMatchObject({
+      verified: true,
+      user: { username: person.username, name: 'Pat', family: 'Smith' },
+    });
+    expect(verified.json.user.passwordHash).toBeUndefined();
+    expect(typeof verified.json.user.emailConfirmedAt).toBe('string');
+
+    const friend = await h.connect('friend');
+    const me = await ParleyClient.connect(h.stack.wsUrl, verified.json.token);
+    const { message } = await me.request('sendMessage', { to: 'friend', content: { text: 'I am in' } });
+    expect(
+      (await friend.waitFor('message', (e) => e.message.messageId === message.messageId)).message.from,
+    ).toBe(verified.json.user.userId);
+    // And the other way round: the new account exists as a recipient.
+    await friend.request('sendMessage', { to: verified.json.user.userId, content: { text: 'welcome' } });
+    await me.waitFor('message', (e) => e.message.content.text === 'welcome');
+    await Promise.all([me.close(), friend.close()]);
+
+    const login = await post('/auth/login', { email: person.email, password: person.password });
+    expect(login.status).toBe(200);
+    expect(login.json.user.userId).toBe(verified.json.user.userId);
+  });
+});
+
+describe('verification codes', () => {
+  it('five wrong tries burn the code: the right one no longer works', async () => {
+    const person = newPerson();
+    await post('/auth/register', person);
+    const code = lastCode(person.email);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    for (let i = 0; i < 5; i += 1) {
+      const answer = await post('/auth/verify', { email: person.email, code: wrong });
+      expect(answer.status).toBe(400);
+      expect(answer.json.verified).toBe(false);
+    }
+    expect((await post('/auth/verify', { email: person.email, code })).json.verified).toBe(false);
+    // Without a confirmed address there is no way in.
+    expect((await post('/auth/login', { email: person.email, password: person.password })).status).toBe(401);
+  });
+
+  it('a code is stale after 10 minutes', async () => {
+    const person = newPerson();
+    await post('/auth/register', person);
+    const code = lastCode(person.email);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 10 * 60_000 + 1000);
+    expect(await post('/auth/verify', { email: person.email, code })).toMatchObject({
+      status: 400,
+      json: { verified: false },
+    });
+  });
+
+  it('a code works once', async () => {
+    const { person } = await signUp();
+    const used = h.stack.outbox.to(person.email).at(-1)?.code;
+    expect((await post('/auth/verify', { email: person.email, code: used })).json.verified).toBe(false);
+  });
+
+  it('resend is limited to one a minute and five an hour per address', async () => {
+    const person = newPerson();
+    await post('/auth/register', person);
+    const tooSoon = await post('/auth/resend', { email: person.email });
+    expect(tooSoon.status).toBe(429);
+    expect(Number(tooSoon.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let now = Date.now();
+    for (let i = 0; i < 4; i += 1) {
+      now += 61_000;
+      vi.setSystemTime(now);
+      expect((await post('/auth/resend', { email: person.email })).status).toBe(202);
+    }
+    expect(h.stack.outbox.to(person.email)).toHaveLength(5);
+    now += 61_000;
+    vi.setSystemTime(now);
+    expect((await post('/auth/resend', { email: person.email })).status).toBe(429);
+    // Only the newest code works.
+    const codes = h.stack.outbox.to(person.email).map((m) => m.code);
+    expect((await post('/auth/verify', { email: person.email, code: codes.at(-1) })).status).toBe(200);
+  });
+});
+
+describe('uniqueness under concurrency', () => {
+  it('eight concurrent sign-ups for one username give exactly one pending account', async () => {
+    const base = newPerson();
+    const tries = Array.from({ length: 8 }, (_, i) => ({
+      ...base,
+      email: `racer${i}.${base.username}@example.com`,
+    }));
+    const answers = await Promise.all(tries.map((t) => post('/auth/register', t)));
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(7);
+    const accounts = (await h.items('users')).filter(
+      (i) => i.username === base.username && !String(i.pk).includes('#'),
+    );
+    expect(accounts).toHaveLength(1);
+  });
+
+  it('eight concurrent sign-ups for one e-mail (any case) give exactly one account', async () => {
+    const base = newPerson();
+    const tries = Array.from({ length: 8 }, (_, i) => ({
+      ...base,
+      email: i % 2 ? base.email.toUpperCase() : base.email.toLowerCase(),
+      username: `${base.username}_${i}`,
+    }));
+    await Promise.all(tries.map((t) => post('/auth/register', t)));
+    const accounts = (await h.items('users')).filter(
+      (i) => !String(i.pk).includes('#') && String(i.email).toLowerCase() === base.email.toLowerCase(),
+    );
+    expect(accounts).toHaveLength(1);
+  });
+});
+
+describe('no account enumeration', () => {
+  it('register answers a taken address byte for byte like a new one, and mails the owner instead', async () => {
+    const { person } = await signUp();
+    const fresh = await post('/auth/register', newPerson());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 61_000); // past the one-mail-a-minute limit of the owner's address
+    const taken = await post('/auth/register', { ...newPerson(), email: person.email });
+    expect(taken.status).toBe(fresh.status);
+    expect(taken.text).toBe(fresh.text);
+    const notice = h.stack.outbox.to(person.email).at(-1);
+    expect(notice?.code).toBeUndefined();
+    expect(notice?.text).toMatch(/tried to create/i);
+  });
+
+  it('login answers an unknown address and a wrong password identically', async () => {
+    const { person } = await signUp();
+    const unknown = await post('/auth/login', { email: `nobody.${person.email}`, password: person.password });
+    const wrong = await post('/auth/login', { email: person.email, password: 'not the password' });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    expect(unknown.text).toBe(wrong.text);
+  });
+});
+
+describe('logout', () => {
+  it('revokes every earlier token at the next connect; a new login works', async () => {
+    const { person, token } = await signUp();
+    const open = await ParleyClient.connect(h.stack.wsUrl, token);
+    const out = await post('/auth/logout', {}, { authorization: `Bearer ${token}` });
+    expect(out.status).toBe(200);
+    await expect(ParleyClient.connect(h.stack.wsUrl, token)).rejects.toMatchObject({ status: 403 });
+    expect((await post('/auth/logout', {}, { authorization: `Bearer ${token}` })).status).toBe(401);
+    const again = await post('/auth/login', { email: person.email, password: person.password });
+    const fresh = await ParleyClient.connect(h.stack.wsUrl, again.json.token);
+    await Promise.all([open.close(), fresh.close()]);
+  });
+});
+
+describe('SES failing', () => {
+  it('answers 503, keeps nothing half-made, and the user can ask again at once', async () => {
+    const person = newPerson();
+    const accountItems = async () =>
+      (await h.items('users')).filter((i) => !String(i.pk).startsWith('mail#'));
+    const before = await accountItems();
+    h.stack.outbox.failNextSends(1);
+    const failed = await post('/auth/register', person);
+    expect(failed.status).toBe(503);
+    expect(failed.json.error.message).toMatch(/try again/i);
+    expect(await accountItems()).toEqual(before);
+    expect((await post('/auth/register', person)).status).toBe(202);
+    expect((await post('/auth/verify', { email: person.email, code: lastCode(person.email) })).status).toBe(
+      200,
+    );
+  });
+});
+
+describe('connection middlewares', () => {
+  it('refuse a user whose e-mail is not confirmed', async () => {
+    const person = newPerson();
+    await post('/auth/register', person);
+    const pending = (await h.items('users')).find(
+      (i) => i.username === person.username && !String(i.pk).includes('#'),
+    );
+    expect(pending?.emailConfirmedAt).toBeUndefined();
+    await expect(
+      ParleyClient.connect(h.stack.wsUrl, await signLocalToken(String(pending?.pk))),
+    ).rejects.toMatchObject({
+      status: 403,
+    });
+  });
+
+  it('allow at most 10 concurrent connections per user', async () => {
+    await h.createUsers(['busy']);
+    const devices = [];
+    for (let i = 0; i < 10; i += 1) devices.push(await h.connect('busy'));
+    await expect(h.connect('busy')).rejects.toMatchObject({ status: 403 });
+    h.stack.metrics.reset();
+    await devices[0]?.close();
+    await h.stack.metrics.waitFor('$disconnect');
+    devices[0] = await h.connect('busy');
+    await Promise.all(devices.map((d) => d?.close()));
+  });
+});
+
+describe('malformed bodies', () => {
+  const endpoints = ['/auth/register', '/auth/verify', '/auth/login', '/auth/resend'];
+  const bodies = fc.oneof(
+    fc.string(),
+    fc.json(),
+    fc.anything().map((v) => JSON.stringify(v) ?? 'null'),
+    fc
+      .record({ email: fc.anything(), password: fc.anything(), code: fc.anything() })
+      .map((v) => JSON.stringify(v)),
+  );
+
+  it.each(endpoints)('%s answers 400 with an error body and writes nothing', async (path) => {
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        h.stack.metrics.reset();
+        const answer = await post(path, body);
+        expect(answer.status).toBe(400);
+        expect(typeof answer.json.error.message).toBe('string');
+        expect(answer.text).not.toMatch(/at .*\.ts:\d+/);
+        const writes = h.stack.metrics.invocations
+          .flatMap((i) => i.dynamoCommands)
+          .filter((c) => !/Get|Query/.test(c));
+        expect(writes).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

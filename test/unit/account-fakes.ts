@@ -1,0 +1,245 @@
+/**
+ * In-memory implementations of the account ports, for unit tests of the accounts use cases.
+ * FakeAccountStore keeps items under the same keys as adapters/account-store.ts and checks
+ * the same conditions, so the use cases meet the same refusals they meet in DynamoDB.
+ */
+import {
+  hmacKey,
+  signAccessToken,
+  type VerifiedToken,
+  verifyAccessToken,
+} from '../../lambdas/adapters/jwt.ts';
+import type {
+  AccountRecord,
+  AccountStore,
+  EmailGuard,
+  LoginState,
+  Mail,
+  Mailer,
+  MailLog,
+  PendingSignUp,
+  SignUpOutcome,
+  SignUpState,
+  StoredCode,
+  TokenService,
+  UsernameGuard,
+} from '../../lambdas/domain/ports.ts';
+import { ServiceUnavailableError } from '../../lambdas/shared/errors.ts';
+
+type Item = Record<string, unknown>;
+
+const key = {
+  email: (e: string) => `email#${e}`,
+  username: (u: string) => `username#${u}`,
+  code: (e: string) => `code#${e}`,
+  mail: (e: string) => `mail#${e}`,
+  loginFailures: (e: string) => `loginfail#${e}`,
+};
+
+export class FakeAccountStore implements AccountStore {
+  readonly items = new Map<string, Item>();
+  /** Number of write calls, by method. */
+  readonly writes: string[] = [];
+
+  /** Items other than rate-limit bookkeeping (mail logs, login failures). */
+  accountItems(): Map<string, Item> {
+    return new Map([...this.items].filter(([pk]) => !pk.startsWith('mail#') && !pk.startsWith('loginfail#')));
+  }
+
+  private get<T>(pk: string): T | undefined {
+    const item = this.items.get(pk);
+    if (item === undefined) return undefined;
+    const { pk: _pk, ...rest } = item;
+    return structuredClone(rest) as T;
+  }
+
+  private put(pk: string, item: Item) {
+    this.items.set(pk, structuredClone({ pk, ...item }));
+  }
+
+  async signUpState(emailKey: string, usernameKey?: string): Promise<SignUpState> {
+    const log = this.items.get(key.mail(emailKey));
+    return {
+      email: this.get<EmailGuard>(key.email(emailKey)),
+      username: usernameKey === undefined ? undefined : this.get<UsernameGuard>(key.username(usernameKey)),
+      mailLog: { sentAt: (log?.sentAt as number[]) ?? [], version: (log?.version as number) ?? 0 },
+    };
+  }
+
+  async writeMailLog(emailKey: string, log: MailLog, expectedVersion: number, expiresAt: number) {
+    this.writes.push('writeMailLog');
+    const existing = this.items.get(key.mail(emailKey));
+    if (existing !== undefined && existing.version !== expectedVersion) return false;
+    this.put(key.mail(emailKey), { sentAt: [...log.sentAt], version: log.version, expiresAt });
+    return true;
+  }
+
+  async savePendingSignUp({ account, code, restart }: PendingSignUp, now: number): Promise<SignUpOutcome> {
+    this.writes.push('savePendingSignUp');
+    const user = this.items.get(account.userId);
+    const emailGuard = this.items.get(key.email(code.emailKey));
+    const usernameGuard = this.items.get(key.username(account.username));
+    const lapsed = (item: Item | undefined) => typeof item?.expiresAt === 'number' && item.expiresAt <= now;
+    const usernameOk =
+      usernameGuard === undefined || lapsed(usernameGuard) || usernameGuard.email === code.emailKey;
+    const userOk = restart
+      ? user !== undefined && user.emailConfirmedAt === undefined && (user.expiresAt as number) > now
+      : user === undefined;
+    const emailOk = restart
+      ? emailGuard?.userId === account.userId && (emailGuard.expiresAt as number) > now
+      : emailGuard === undefined || lapsed(emailGuard);
+    if (!usernameOk) return 'username-taken';
+    if (!userOk || !emailOk) return 'email-taken';
+    this.put(account.userId, { ...account });
+    this.put(key.email(code.emailKey), { userId: account.userId, expiresAt: account.expiresAt });
+    this.put(key.username(account.username), {
+      userId: account.userId,
+      email: code.emailKey,
+      expiresAt: account.expiresAt,
+    });
+    await this.saveCode(code);
+    return 'saved';
+  }
+
+  async holdUsername(usernameKey: string, emailKey: string, expiresAt: number, now: number) {
+    this.writes.push('holdUsername');
+    const guard = this.items.get(key.username(usernameKey));
+    const free =
+      guard === undefined ||
+      (typeof guard.expiresAt === 'number' && guard.expiresAt <= now) ||
+      guard.email === emailKey;
+    if (!free) return false;
+    this.put(key.username(usernameKey), { email: emailKey, expiresAt });
+    return true;
+  }
+
+  async saveCode(code: StoredCode) {
+    this.writes.push('saveCode');
+    const { emailKey, ...rest } = code;
+    this.put(key.code(emailKey), rest);
+  }
+
+  async takeCodeAttempt(emailKey: string, maxAttempts: number, now: number) {
+    this.writes.push('takeCodeAttempt');
+    const item = this.items.get(key.code(emailKey));
+    if (item === undefined || (item.attempts as number) >= maxAttempts || (item.expiresAt as number) <= now) {
+      return undefined;
+    }
+    item.attempts = (item.attempts as number) + 1;
+    return { emailKey, ...this.get<Omit<StoredCode, 'emailKey'>>(key.code(emailKey)) } as StoredCode;
+  }
+
+  async deleteCode(emailKey: string, codeHash: string) {
+    this.writes.push('deleteCode');
+    if (this.items.get(key.code(emailKey))?.codeHash === codeHash) this.items.delete(key.code(emailKey));
+  }
+
+  async confirmEmail(code: StoredCode, confirmedAt: Date) {
+    this.writes.push('confirmEmail');
+    const now = Math.floor(confirmedAt.getTime() / 1000);
+    const user = this.items.get(code.userId);
+    const emailGuard = this.items.get(key.email(code.emailKey));
+    const usernameGuard = this.items.get(key.username(code.username));
+    const stored = this.items.get(key.code(code.emailKey));
+    if (
+      user === undefined ||
+      user.emailConfirmedAt !== undefined ||
+      !((user.expiresAt as number) > now) ||
+      emailGuard?.userId !== code.userId ||
+      usernameGuard?.userId !== code.userId ||
+      stored?.codeHash !== code.codeHash
+    ) {
+      return false;
+    }
+    user.emailConfirmedAt = confirmedAt.toISOString();
+    delete user.expiresAt;
+    delete emailGuard.expiresAt;
+    delete usernameGuard.expiresAt;
+    delete usernameGuard.email;
+    this.items.delete(key.code(code.emailKey));
+    return true;
+  }
+
+  async getAccount(userId: string) {
+    const account = this.get<AccountRecord>(userId);
+    return account === undefined ? undefined : ({ ...account, userId } as AccountRecord);
+  }
+
+  async loginState(emailKey: string): Promise<LoginState> {
+    const item = this.items.get(key.loginFailures(emailKey)) ?? {};
+    const failures: Record<number, number> = {};
+    for (const [name, value] of Object.entries(item)) {
+      const minute = /^f(\d+)$/.exec(name)?.[1];
+      if (minute !== undefined) failures[Number(minute)] = value as number;
+    }
+    return { email: this.get<EmailGuard>(key.email(emailKey)), failures };
+  }
+
+  async recordLoginFailure(emailKey: string, minute: number, stale: readonly number[], expiresAt: number) {
+    this.writes.push('recordLoginFailure');
+    const item = this.items.get(key.loginFailures(emailKey)) ?? { pk: key.loginFailures(emailKey) };
+    item[`f${minute}`] = ((item[`f${minute}`] as number | undefined) ?? 0) + 1;
+    for (const m of stale) delete item[`f${m}`];
+    item.expiresAt = expiresAt;
+    this.items.set(key.loginFailures(emailKey), item);
+  }
+
+  async replacePasswordHash(userId: string, previous: string, next: string) {
+    this.writes.push('replacePasswordHash');
+    const user = this.items.get(userId);
+    if (user?.passwordHash === previous) user.passwordHash = next;
+  }
+
+  async revokeTokens(userId: string, tokenIssuedAt: number, validAfter: number) {
+    this.writes.push('revokeTokens');
+    const user = this.items.get(userId);
+    if (user?.emailConfirmedAt === undefined) return false;
+    if (typeof user.tokensValidAfter === 'number' && user.tokensValidAfter > tokenIssuedAt) return false;
+    user.tokensValidAfter = validAfter;
+    return true;
+  }
+
+  async putVerifiedAccount(account: AccountRecord) {
+    this.writes.push('putVerifiedAccount');
+    if (this.items.has(account.userId)) return 'exists' as const;
+    this.put(account.userId, { ...account });
+    this.put(key.email(account.email.toLowerCase()), { userId: account.userId });
+    this.put(key.username(account.username), { userId: account.userId });
+    return 'created' as const;
+  }
+}
+
+/** Records mails; `failing` makes `send` throw as the SES adapter does. */
+export class FakeMailer implements Mailer {
+  readonly sent: Mail[] = [];
+  paced = 0;
+  failing = false;
+
+  async send(mail: Mail) {
+    if (this.failing) throw new ServiceUnavailableError('We could not send the e-mail just now.');
+    this.sent.push(mail);
+  }
+  async pace() {
+    this.paced += 1;
+  }
+  /** The 6-digit code of the latest mail. */
+  lastCode(): string {
+    const code = /\b(\d{6})\b/.exec(this.sent.at(-1)?.text ?? '')?.[1];
+    if (code === undefined) throw new Error('The latest mail carries no code');
+    return code;
+  }
+}
+
+export const TEST_SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
+export const TEST_TOKEN_SETTINGS = { issuer: 'parley', audience: 'parley-clients' };
+
+/** Real HS256 tokens with a test key. */
+export class TestTokens implements TokenService {
+  readonly key = hmacKey(TEST_SECRET);
+  issue(userId: string, issuedAt: Date) {
+    return signAccessToken(this.key, TEST_TOKEN_SETTINGS, userId, issuedAt);
+  }
+  verify(token: string, now: Date): Promise<VerifiedToken> {
+    return verifyAccessToken(this.key, TEST_TOKEN_SETTINGS, token, now);
+  }
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  admitConnection,
+  type ConnectionContext,
+  connectionMiddlewares,
+  limitConnections,
+  MAX_CONNECTIONS_PER_USER,
+  refuseRevokedTokens,
+  requireAccount,
+  requireConfirmedEmail,
+} from '../../lambdas/domain/connection-middlewares.ts';
+import type { AccountSnapshot, ConnectionRef } from '../../lambdas/domain/ports.ts';
+
+const confirmed = { pk: 'alice', emailConfirmedAt: '2026-11-22T10:00:00.000Z' };
+
+/** A hand-made context: the account and connections a middleware would see, and how often it read them. */
+function context(snapshot: AccountSnapshot, issuedAt = 1_800_000_000) {
+  let reads = 0;
+  const ctx: ConnectionContext = {
+    userId: 'alice',
+    token: { userId: 'alice', issuedAt, expiresAt: issuedAt + 3600 },
+    headers: {},
+    now: new Date(),
+    snapshot: async () => {
+      reads += 1;
+      return snapshot;
+    },
+  };
+  return { ctx, reads: () => reads };
+}
+
+const connections = (n: number): ConnectionRef[] =>
+  Array.from({ length: n }, (_, i) => ({ userId: 'alice', connectionId: `c${i}` }));
+
+describe('requireAccount', () => {
+  it('admits a user with an account and refuses one without', async () => {
+    expect(await requireAccount(context({ account: confirmed, liveConnections: [] }).ctx)).toBe(true);
+    expect(await requireAccount(context({ liveConnections: [] }).ctx)).toBe(false);
+  });
+});
+
+describe('requireConfirmedEmail', () => {
+  it('admits an account whose address was confirmed', async () => {
+    expect(await requireConfirmedEmail(context({ account: confirmed, liveConnections: [] }).ctx)).toBe(true);
+  });
+  it('refuses a pending sign-up and a missing account', async () => {
+    const pending = { pk: 'alice', expiresAt: 1_900_000_000 };
+    expect(await requireConfirmedEmail(context({ account: pending, liveConnections: [] }).ctx)).toBe(false);
+    expect(await requireConfirmedEmail(context({ liveConnections: [] }).ctx)).toBe(false);
+  });
+});
+
+describe('refuseRevokedTokens', () => {
+  const loggedOut = { ...confirmed, tokensValidAfter: 1_800_000_100 };
+  it('refuses a token issued before the last logout', async () => {
+    expect(
+      await refuseRevokedTokens(context({ account: loggedOut, liveConnections: [] }, 1_800_000_099).ctx),
+    ).toBe(false);
+  });
+  it('admits a token issued at or after it, and any token of an account that never logged out', async () => {
+    expect(
+      await refuseRevokedTokens(context({ account: loggedOut, liveConnections: [] }, 1_800_000_100).ctx),
+    ).toBe(true);
+    expect(await refuseRevokedTokens(context({ account: confirmed, liveConnections: [] }, 1).ctx)).toBe(true);
+  });
+});
+
+describe('limitConnections', () => {
+  it(`admits up to ${MAX_CONNECTIONS_PER_USER} open connections per user`, async () => {
+    const limit = limitConnections(MAX_CONNECTIONS_PER_USER);
+    expect(await limit(context({ account: confirmed, liveConnections: connections(9) }).ctx)).toBe(true);
+    expect(await limit(context({ account: confirmed, liveConnections: connections(10) }).ctx)).toBe(false);
+  });
+  it('takes its own maximum', async () => {
+    expect(
+      await limitConnections(1)(context({ account: confirmed, liveConnections: connections(1) }).ctx),
+    ).toBe(false);
+  });
+});
+
+describe('the default chain', () => {
+  it('holds the four middlewares, in order', () => {
+    expect(connectionMiddlewares.slice(0, 3)).toEqual([
+      requireAccount,
+      requireConfirmedEmail,
+      refuseRevokedTokens,
+    ]);
+    expect(connectionMiddlewares).toHaveLength(4);
+  });
+
+  it('admits a confirmed account and reads the snapshot through one memoized read', async () => {
+    let reads = 0;
+    let memo: Promise<AccountSnapshot> | undefined;
+    const ctx: ConnectionContext = {
+      ...context({ account: confirmed, liveConnections: connections(3) }).ctx,
+      snapshot: () => {
+        memo ??= (async () => {
+          reads += 1;
+          return { account: confirmed, liveConnections: connections(3) };
+        })();
+        return memo;
+      },
+    };
+    expect(await admitConnection(ctx)).toBe(true);
+    expect(reads).toBe(1);
+  });
+
+  it.each([
+    ['no account', { liveConnections: [] }],
+    ['a pending sign-up', { account: { pk: 'alice' }, liveConnections: [] }],
+    ['a revoked token', { account: { ...confirmed, tokensValidAfter: 2_000_000_000 }, liveConnections: [] }],
+    ['ten open connections', { account: confirmed, liveConnections: connections(10) }],
+  ] as [string, AccountSnapshot][])('refuses %s', async (_case, snapshot) => {
+    expect(await admitConnection(context(snapshot).ctx)).toBe(false);
+  });
+});
