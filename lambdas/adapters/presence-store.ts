@@ -38,6 +38,14 @@ export interface PresenceItem {
   randomConnectionId?: string;
 }
 
+/**
+ * DynamoDB's answer to an update of `connections.{id}` when the item has no `connections`
+ * map; any other ValidationException (an item grown past 400 KB, …) is a real failure.
+ */
+function isMissingPath(error: unknown): boolean {
+  return isAwsError(error, 'ValidationException') && /document path/i.test((error as Error).message);
+}
+
 /** The connections of a presence item that have not expired by `now`. */
 export function liveConnectionsOf(item: PresenceItem, now: Date): ConnectionRef[] {
   const nowSeconds = epochSeconds(now);
@@ -102,7 +110,7 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
       );
     } catch (error) {
       // A user without a presence item yet: the map path does not exist, so create the map.
-      if (!isAwsError(error, 'ValidationException')) throw error;
+      if (!isMissingPath(error)) throw error;
       try {
         await this.client.send(
           new UpdateCommand({
@@ -167,7 +175,7 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
 
   async removeConnection(userId: string, connectionId: string): Promise<void> {
     await this.update(userId, 'REMOVE #connections.#id', { '#id': connectionId }).catch((error: unknown) => {
-      if (!isAwsError(error, 'ValidationException')) throw error;
+      if (!isMissingPath(error)) throw error;
     });
   }
 

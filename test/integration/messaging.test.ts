@@ -30,6 +30,24 @@ describe('connecting', () => {
   });
 });
 
+describe('presence', () => {
+  it('a user whose presence item is missing can still connect and receive', async () => {
+    await h.createUsers(['erin']);
+    const { DynamoDBClient, DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const dynamo = new DynamoDBClient({ endpoint: h.stack.dynamoEndpoint });
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: h.stack.tables.presence, Key: { userId: { S: 'erin' } } }),
+    );
+    dynamo.destroy();
+
+    const erin = await h.connect('erin');
+    expect(h.stack.metrics.last('$connect')?.outcome).toBe('ok');
+    const presence = (await h.items('presence')).find((p) => p.userId === 'erin');
+    expect(Object.keys(presence?.connections as object)).toEqual(h.connectionsOf('erin'));
+    await erin.close();
+  });
+});
+
 describe('sending', () => {
   it('delivers live to every device of the recipient and to the sender’s other devices', async () => {
     const [bobPhone, bobLaptop, bobTablet] = await Promise.all([
