@@ -1,0 +1,97 @@
+/**
+ * Published on-demand prices the bench turns measurements into dollars with: us-east-1
+ * (N. Virginia), no free tier, first pricing tier. One entry per price, each with where it
+ * comes from and when it was read. Change a price here and nothing else.
+ */
+
+export interface Price {
+  /** US dollars per `unit`. */
+  readonly usd: number;
+  /** What one `usd` buys, e.g. "1,000,000 messages". */
+  readonly per: string;
+  /** The number of units in `per` (1,000,000 for "per million"). */
+  readonly quantity: number;
+  /** The page that publishes it. */
+  readonly source: string;
+  /** When it was read (ISO date), and how. */
+  readonly read: string;
+  readonly note?: string;
+}
+
+const READ =
+  '2026-11-22: as published for us-east-1 on the page named in `source` (the bench machine has no ' +
+  'web access; the figures were checked against secondary summaries of that page on that date)';
+
+export const prices = {
+  /** API Gateway WebSocket API: messages sent and received, metered in 32 KB increments. */
+  apiGatewayMessages: {
+    usd: 1.0,
+    per: '1,000,000 messages (first 1 billion per month), metered in 32 KB increments',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/api-gateway/pricing/ (WebSocket APIs)',
+    read: READ,
+    note: 'A 33 KB message is billed as two. Both directions count: the frame in, the reply, each post.',
+  },
+  /** API Gateway WebSocket API: connection minutes. */
+  apiGatewayConnectionMinutes: {
+    usd: 0.25,
+    per: '1,000,000 connection minutes',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/api-gateway/pricing/ (WebSocket APIs)',
+    read: READ,
+  },
+  /** Lambda requests (any architecture). */
+  lambdaRequests: {
+    usd: 0.2,
+    per: '1,000,000 requests',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/lambda/pricing/ (Arm price, requests)',
+    read: READ,
+  },
+  /** Lambda duration on arm64 (Graviton), first tier (first 7.5 billion GB-seconds per month). */
+  lambdaArmGbSecond: {
+    usd: 0.0000133334,
+    per: 'GB-second (arm64, first 7.5 billion GB-seconds per month), billed in 1 ms increments',
+    quantity: 1,
+    source: 'https://aws.amazon.com/lambda/pricing/ (Arm price, duration)',
+    read: READ,
+  },
+  /** DynamoDB on-demand write request units (Standard table class). */
+  dynamoWriteRequestUnits: {
+    usd: 0.625,
+    per: '1,000,000 write request units (on-demand, Standard table class)',
+    quantity: 1_000_000,
+    source:
+      'https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the 50% on-demand throughput price ' +
+      "reduction announced in AWS What's New, 14 November 2024)",
+    read: READ,
+    note: 'One WRU writes up to 1 KB; a transactional write costs two per KB.',
+  },
+  /** DynamoDB on-demand read request units (Standard table class). */
+  dynamoReadRequestUnits: {
+    usd: 0.125,
+    per: '1,000,000 read request units (on-demand, Standard table class)',
+    quantity: 1_000_000,
+    source:
+      'https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the 50% on-demand throughput price ' +
+      "reduction announced in AWS What's New, 14 November 2024)",
+    read: READ,
+    note: 'One RRU reads up to 4 KB strongly consistent, or two eventually consistent reads (0.5 RRU each).',
+  },
+} as const satisfies Record<string, Price>;
+
+export type PriceId = keyof typeof prices;
+
+/** Dollars per single unit of a price (per message, per request, per GB-second, …). */
+export function unitPrice(id: PriceId): number {
+  const price: Price = prices[id];
+  return price.usd / price.quantity;
+}
+
+/** API Gateway's metering step for WebSocket messages. */
+export const MESSAGE_METERING_BYTES = 32 * 1024;
+
+/** How many billed messages one frame of `bytes` is (at least one). */
+export function meteredMessages(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / MESSAGE_METERING_BYTES));
+}

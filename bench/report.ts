@@ -1,0 +1,459 @@
+/** The bench's results: their shape (bench/README.md documents it) and the markdown report. */
+import type { Cost, Percentiles, UsageMeans } from './analysis.ts';
+import type { ColdStartResult } from './cold-start.ts';
+import { type prices, unitPrice } from './prices.ts';
+import type { MessageItemResult, PresenceWeightRow } from './scenarios.ts';
+
+/** The issue's targets: cost within 1.25× of the floor, cold load within 1.3× of the bare SDK. */
+export const COST_TARGET = 1.25;
+export const COLD_LOAD_TARGET = 1.3;
+
+/** One pass of sendMessage calls on one population. */
+export interface SendPassResult {
+  readonly users: number;
+  readonly devicesPerUser: number;
+  readonly idempotent: boolean;
+  readonly sends: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly sendsPerSecond: number;
+  /** Mean bytes of the `message` object (JSON) the replies carried. */
+  readonly messageBytes: number;
+  /** Means per sendMessage invocation, and their cost per million sends. */
+  readonly perSend: UsageMeans;
+  /** The floor of a send, per million sends. */
+  readonly floor: Cost;
+  /** perSend.costPerMillion.total / floor.total */
+  readonly ratio: number;
+  /** From the send to the first `message` event on a device of the recipient. */
+  readonly deliveryMs: Percentiles;
+  /** From the send to the reply. */
+  readonly replyMs: Percentiles;
+  /** Device-minutes connected during the pass, per send (this run's rate, not a forecast). */
+  readonly connectionMinutesPerSend: number;
+}
+
+export interface ScalingRow {
+  readonly users: number;
+  readonly plain: SendPassResult;
+  readonly idempotent: SendPassResult;
+}
+
+export interface RouteRow {
+  readonly route: string;
+  readonly note: string;
+  readonly means: UsageMeans;
+}
+
+export interface BenchResults {
+  readonly schemaVersion: 1;
+  readonly generatedAt: string;
+  readonly mode: string;
+  readonly command: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly environment: Readonly<Record<string, unknown>>;
+  readonly prices: typeof prices;
+  readonly routes: readonly RouteRow[];
+  readonly scaling: readonly ScalingRow[];
+  readonly throughput: SendPassResult;
+  readonly messageItem: MessageItemResult;
+  readonly presenceWeight: readonly PresenceWeightRow[];
+  readonly coldStart: ColdStartResult | undefined;
+  readonly targets: { readonly costToFloor: number; readonly coldLoadToReference: number };
+  readonly durationSeconds: number;
+}
+
+const usd = (value: number) => `$${value.toFixed(value >= 10 ? 2 : 3)}`;
+const num = (value: number, digits = 2) => {
+  const fixed = value.toFixed(digits);
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+};
+const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)}`;
+const mark = (ok: boolean) => (ok ? 'yes' : '**no**');
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], align?: string): string {
+  const separator = align ?? header.map((_, i) => (i === 0 ? '---' : '---:')).join('|');
+  return [`| ${header.join(' | ')} |`, `|${separator}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
+}
+
+/** Whether a per-send quantity is the same at every population size (within 1%). */
+function flat(rows: readonly ScalingRow[], pick: (row: ScalingRow) => number): boolean {
+  const values = rows.map(pick);
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  return max - min <= Math.max(0.01 * max, 1e-9);
+}
+
+export function scalingFlat(rows: readonly ScalingRow[]): boolean {
+  const picks: ((row: ScalingRow) => number)[] = [
+    (r) => r.plain.perSend.dynamoRequests,
+    (r) => r.plain.perSend.readUnitsBilled,
+    (r) => r.plain.perSend.writeUnits,
+    (r) => r.idempotent.perSend.dynamoRequests,
+    (r) => r.idempotent.perSend.readUnitsBilled,
+    (r) => r.idempotent.perSend.writeUnits,
+    (r) => r.plain.perSend.posts,
+    (r) => r.plain.perSend.apiMessages,
+  ];
+  return picks.every((pick) => flat(rows, pick));
+}
+
+function costSection(results: BenchResults): string {
+  const last = results.scaling.at(-1);
+  if (!last) return '';
+  const { plain, idempotent } = last;
+  const cell = (cost: Cost, key: keyof Cost, detail: string) => `${usd(cost[key])} (${detail})`;
+  const rows: string[][] = [
+    [
+      'API Gateway messages (in, reply, posts; 32 KB steps)',
+      cell(plain.perSend.costPerMillion, 'apiGatewayMessages', num(plain.perSend.apiMessages)),
+      cell(idempotent.perSend.costPerMillion, 'apiGatewayMessages', num(idempotent.perSend.apiMessages)),
+      cell(plain.floor, 'apiGatewayMessages', num(plain.perSend.apiMessages)),
+    ],
+    [
+      'Lambda requests',
+      cell(plain.perSend.costPerMillion, 'lambdaRequests', '1'),
+      cell(idempotent.perSend.costPerMillion, 'lambdaRequests', '1'),
+      cell(plain.floor, 'lambdaRequests', '1'),
+    ],
+    [
+      `Lambda duration (arm64, ${plain.perSend.memoryMb} MB)`,
+      cell(plain.perSend.costPerMillion, 'lambdaDuration', `${ms(plain.perSend.billedMs)} ms`),
+      cell(idempotent.perSend.costPerMillion, 'lambdaDuration', `${ms(idempotent.perSend.billedMs)} ms`),
+      cell(plain.floor, 'lambdaDuration', '1 ms'),
+    ],
+    [
+      'DynamoDB writes',
+      cell(plain.perSend.costPerMillion, 'dynamoWrites', `${num(plain.perSend.writeUnits)} WRU`),
+      cell(idempotent.perSend.costPerMillion, 'dynamoWrites', `${num(idempotent.perSend.writeUnits)} WRU`),
+      cell(plain.floor, 'dynamoWrites', `${Math.max(1, Math.ceil(plain.messageBytes / 1024))} WRU`),
+    ],
+    [
+      'DynamoDB reads',
+      cell(plain.perSend.costPerMillion, 'dynamoReads', `${num(plain.perSend.readUnitsBilled)} RRU`),
+      cell(
+        idempotent.perSend.costPerMillion,
+        'dynamoReads',
+        `${num(idempotent.perSend.readUnitsBilled)} RRU`,
+      ),
+      cell(plain.floor, 'dynamoReads', '0 RRU'),
+    ],
+    [
+      '**total per 1,000,000 sends**',
+      `**${usd(plain.perSend.costPerMillion.total)}**`,
+      `**${usd(idempotent.perSend.costPerMillion.total)}**`,
+      `**${usd(plain.floor.total)}**`,
+    ],
+    [
+      `**÷ floor** (target ≤ ${results.targets.costToFloor}×)`,
+      `**${plain.ratio.toFixed(2)}×**`,
+      `**${idempotent.ratio.toFixed(2)}×**`,
+      '1.00×',
+    ],
+  ];
+  const kinds = (pass: SendPassResult) =>
+    pass.perSend.requestKinds
+      .map(
+        (k) =>
+          `${k.label}: ${num(k.perCall)} per send` +
+          (k.writeUnits > 0 ? `, ${num(k.writeUnits)} WRU` : '') +
+          (k.readUnitsBilled > 0 ? `, ${num(k.readUnitsBilled)} RRU` : ''),
+      )
+      .join('; ');
+  const connectionCost =
+    plain.connectionMinutesPerSend * unitPrice('apiGatewayConnectionMinutes') * 1_000_000;
+  const deviceDay = 8 * 60 * unitPrice('apiGatewayConnectionMinutes');
+  return [
+    `## Cost per 1,000,000 sendMessage calls`,
+    '',
+    `U = ${last.users} users × ${plain.devicesPerUser} devices, all online; ${results.config.textBytes}-byte texts ` +
+      `(the \`message\` JSON is ${num(plain.messageBytes, 0)} bytes); us-east-1 on-demand prices (bench/prices.ts).`,
+    '',
+    table(['', 'no clientMessageId', 'with clientMessageId', 'floor'], rows),
+    '',
+    `- The floor: the frame in, its reply, one post per online device (${num(plain.perSend.posts)}: the ` +
+      `recipient's ${plain.devicesPerUser} and the sender's other ${plain.devicesPerUser - 1}), one Lambda ` +
+      'request (1 ms minimum), one write of a single item of the message’s size. No reads.',
+    `- DynamoDB requests per send, no clientMessageId: ${kinds(plain)}.`,
+    `- With clientMessageId: ${kinds(idempotent)}.`,
+    `- Connection minutes are billed per connected device, not per send ($0.25 per million): at this ` +
+      `run's pace (${num(plain.connectionMinutesPerSend, 4)} device-minutes per send) they add ` +
+      `${usd(connectionCost)} per million sends; a device connected 8 hours a day costs ` +
+      `${usd(deviceDay * 1000)} per thousand such days, whatever it sends. They are left out of the ratio, ` +
+      'which compares per-send costs with the per-send floor.',
+  ].join('\n');
+}
+
+function routeSection(results: BenchResults): string {
+  const rows = results.routes.map(({ route, note, means }) => [
+    `\`${route}\`${note ? ` (${note})` : ''}`,
+    String(means.invocations),
+    num(means.dynamoRequests),
+    `${num(means.readUnits)} / ${num(means.readUnitsBilled)}`,
+    `${num(means.writeUnits)}${means.indexWriteUnits > 0 ? ` (${num(means.indexWriteUnits)} index)` : ''}`,
+    num(means.posts),
+    num(means.apiMessages),
+    '1',
+    ms(means.durationMs),
+    String(means.memoryMb),
+    usd(means.costPerMillion.total),
+  ]);
+  return [
+    '## Per route (mean per call)',
+    '',
+    table(
+      [
+        'route',
+        'calls',
+        'DynamoDB requests',
+        'RRU reported / billed',
+        'WRU',
+        'Mgmt API posts',
+        'API GW messages',
+        'Lambda invocations',
+        'duration ms',
+        'MB',
+        '$ per 1M calls',
+      ],
+      rows,
+    ),
+    '',
+    'RRU reported is what DynamoDB Local returned with `ReturnConsumedCapacity: INDEXES`; billed adds ' +
+      'the 0.5 RRU DynamoDB charges for each key a BatchGetItem does not find and for a Query that finds ' +
+      'nothing (DynamoDB Local reports 0 for those). WRU include global secondary index writes, which ' +
+      'DynamoDB Local reports per index; a transaction counts at least 2 WRU per item, condition checks ' +
+      'included (DynamoDB Local reports less). ' +
+      '`$connect`, `$disconnect` and the authorizer carry no metered message (the handshake is covered by ' +
+      'connection minutes).',
+  ].join('\n');
+}
+
+function latencySection(results: BenchResults): string {
+  const row = (label: string, pass: SendPassResult) => [
+    label,
+    String(pass.concurrency),
+    String(pass.sends),
+    ms(pass.deliveryMs.p50),
+    ms(pass.deliveryMs.p95),
+    ms(pass.deliveryMs.p99),
+    ms(pass.deliveryMs.max),
+    ms(pass.replyMs.p50),
+    pass.sendsPerSecond.toFixed(0),
+  ];
+  const rows = [
+    ...results.scaling.flatMap((s) => [
+      row(`U = ${s.users}, no clientMessageId`, s.plain),
+      row(`U = ${s.users}, with clientMessageId`, s.idempotent),
+    ]),
+    row(`U = ${results.throughput.users}, throughput pass`, results.throughput),
+  ];
+  return [
+    '## Delivery latency and throughput (local stack)',
+    '',
+    table(
+      ['pass', 'in flight', 'sends', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'reply p50 ms', 'sends/s'],
+      rows,
+    ),
+    '',
+    'Latency: from the send to the first `message` event on a device of the recipient, over real ' +
+      'WebSockets to the local gateway; clients, gateway and handlers share one Node process and ' +
+      `DynamoDB Local runs beside it, on ${String(results.environment.cpus)} CPUs. Throughput counts ` +
+      'completed sends (reply and every recipient device’s event) per second.',
+  ].join('\n');
+}
+
+function scalingSection(results: BenchResults): string {
+  const rows = results.scaling.map((s) => [
+    String(s.users),
+    String(s.users * s.plain.devicesPerUser),
+    `${num(s.plain.perSend.dynamoRequests)} / ${num(s.idempotent.perSend.dynamoRequests)}`,
+    `${num(s.plain.perSend.readUnitsBilled)} / ${num(s.idempotent.perSend.readUnitsBilled)}`,
+    `${num(s.plain.perSend.writeUnits)} / ${num(s.idempotent.perSend.writeUnits)}`,
+    num(s.plain.perSend.posts),
+    num(s.plain.perSend.apiMessages),
+    `${usd(s.plain.perSend.costPerMillion.total)} / ${usd(s.idempotent.perSend.costPerMillion.total)}`,
+    `${s.plain.ratio.toFixed(2)}× / ${s.idempotent.ratio.toFixed(2)}×`,
+    ms(s.plain.deliveryMs.p50),
+  ]);
+  return [
+    '## Scaling: per send, as users grow',
+    '',
+    table(
+      [
+        'users',
+        'devices online',
+        'DynamoDB requests',
+        'RRU (billed)',
+        'WRU',
+        'posts',
+        'API GW messages',
+        '$ per 1M sends',
+        '÷ floor',
+        'delivery p50 ms',
+      ],
+      rows,
+    ),
+    '',
+    `Each cell: without / with clientMessageId. Flat from ${results.scaling[0]?.users} to ` +
+      `${results.scaling.at(-1)?.users} users (requests, capacity, posts and messages per send within 1%): ` +
+      `${mark(scalingFlat(results.scaling))}.`,
+  ].join('\n');
+}
+
+function itemSection(results: BenchResults): string {
+  const item = results.messageItem;
+  const weight = results.presenceWeight;
+  const boundary = item.boundary
+    .map(
+      (b) => `${b.textBytes} bytes of text: ${num(b.tableWriteUnits)} WRU + ${num(b.indexWriteUnits)} index`,
+    )
+    .join('; ');
+  const rows = weight.map((w) => [
+    String(w.follows),
+    (w.presenceItemBytes / 1024).toFixed(1),
+    num(w.sendMessage.readUnitsBilled),
+    num(w.authorizer.readUnitsBilled),
+    num(w.connect.writeUnits),
+    num(w.disconnect.writeUnits),
+    `${num(w.predicted.presenceReadUnits)} / ${num(w.predicted.presenceWriteUnits)}`,
+  ]);
+  return [
+    '## What a message and a presence item weigh',
+    '',
+    `A stored message of ${item.probeTextBytes} bytes of text is ${item.itemBytes} bytes in DynamoDB ` +
+      `(${item.overheadBytes} bytes of keys, ids, times and names), so texts up to ${item.oneUnitTextBytes} ` +
+      `bytes are one write unit, and one more for the \`unread\` index (projection ALL). Checked: ${boundary}. ` +
+      `A message with a ${kb(item.image.imageBytes)} KB inline image: ${num(item.image.tableWriteUnits)} WRU + ` +
+      `${num(item.image.indexWriteUnits)} index.`,
+    '',
+    'Every send reads both users’ presence items, the authorizer reads one, and `$connect` and ' +
+      '`$disconnect` rewrite one; DynamoDB bills each by the whole item. The `follows` copy the ' +
+      'relation store keeps on the presence item (up to 1,000 ids) therefore shows up in all of them:',
+    '',
+    table(
+      [
+        'follows (each of the two users)',
+        'presence item KB',
+        'sendMessage RRU',
+        'authorizer RRU',
+        '$connect WRU',
+        '$disconnect WRU',
+        'one presence read RRU / write WRU by size',
+      ],
+      rows,
+    ),
+    '',
+    'User ids in this run are about 10 bytes (`b1000-u17`); ids of 36 bytes (UUIDs) make the same sets ' +
+      'about 3.5 times larger.',
+  ].join('\n');
+}
+
+function coldStartSection(results: BenchResults): string {
+  const cold = results.coldStart;
+  if (!cold) return '## Cold start\n\nNot measured in this run (--skip-cold-start).';
+  const target = results.targets.coldLoadToReference;
+  const failed = cold.functions.filter((f) => f.error !== undefined);
+  const rows = cold.functions.map((f) => [
+    f.error === undefined ? f.handler : `${f.handler} (**fails to load**)`,
+    f.sdkClients.length === 0 ? '—' : f.sdkClients.map((c) => c.replace(/Client$/, '')).join(', '),
+    kb(f.bytes),
+    ms(f.coldLoadMs),
+    kb(f.reference.bytes),
+    ms(f.reference.coldLoadMs),
+    `${f.ratio <= target ? '' : '**'}${f.ratio.toFixed(2)}×${f.ratio <= target ? '' : '**'}`,
+    `${f.overheadMs >= 0 ? '+' : ''}${ms(f.overheadMs)}`,
+    `${ms(f.coldLoadCpuMs)} / ${ms(f.reference.coldLoadCpuMs)} = ${f.cpuRatio.toFixed(2)}×`,
+    Object.entries(f.largestPartsKb)
+      .filter(([name]) => !name.startsWith('@aws-sdk/') && !name.startsWith('@smithy/'))
+      .slice(0, 3)
+      .map(([name, size]) => `${name} ${size.toFixed(0)}`)
+      .join(', '),
+  ]);
+  return [
+    '## Cold start: bundle and module load, per function',
+    '',
+    table(
+      [
+        'function',
+        'SDK clients',
+        'bundle KB',
+        'cold load ms',
+        'bare-SDK KB',
+        'bare-SDK ms',
+        'ratio',
+        '+ms',
+        'CPU ms: function / bare SDK',
+        'largest non-SDK parts (KB)',
+      ],
+      rows,
+    ),
+    '',
+    'Bundles: esbuild with infra/constructs/bundling.ts (ESM, minified, node22, SDK bundled), as the CDK ' +
+      `builds them. Cold load: median of ${cold.runs} fresh \`node\` processes (${cold.node}) timing ` +
+      '`await import(bundle)` (module evaluation and init phase; the CPU column is the median CPU time of ' +
+      'the same imports, which a busy machine disturbs less), interleaved with the bare-SDK bundles: ' +
+      `each imports and instantiates only the SDK clients found in the function's bundle. Target ≤ ${target}×. ` +
+      'Each process gets the environment RouteFunction gives that function in AWS, and no more. A function ' +
+      'without SDK clients is compared with an empty module (about 2 ms), so its ratio is its whole ' +
+      'weight; read its +ms.',
+    ...failed.map((f) => `\n- **${f.handler} fails to load** with its AWS environment: ${f.error}`),
+  ].join('\n');
+}
+
+function checksSection(results: BenchResults): string {
+  const last = results.scaling.at(-1);
+  const cold = results.coldStart?.functions ?? [];
+  const target = results.targets.coldLoadToReference;
+  const slow = cold.filter((f) => !(f.ratio <= target));
+  const slowCpu = cold.filter((f) => !(f.cpuRatio <= target));
+  const lines = [
+    '## Against the targets',
+    '',
+    `- Cost per million sends within ${results.targets.costToFloor}× of the floor: without clientMessageId ` +
+      `${last ? `${last.plain.ratio.toFixed(2)}× ${mark(last.plain.ratio <= results.targets.costToFloor)}` : 'n/a'}; ` +
+      `with clientMessageId ${last ? `${last.idempotent.ratio.toFixed(2)}× ${mark(last.idempotent.ratio <= results.targets.costToFloor)}` : 'n/a'}.`,
+    `- Flat from ${results.scaling[0]?.users} to ${last?.users} users: ${mark(scalingFlat(results.scaling))}.`,
+    results.coldStart
+      ? `- Cold load within ${target}× of the bare SDK: ${cold.length - slow.length} of ${cold.length} ` +
+        `functions by wall-clock medians, ${cold.length - slowCpu.length} by CPU-time medians` +
+        (slowCpu.length > 0
+          ? `; over (CPU): ${slowCpu
+              .map(
+                (f) =>
+                  `${f.handler} ${f.error === undefined ? `${f.cpuRatio.toFixed(2)}×` : '(fails to load)'}`,
+              )
+              .join(', ')}.`
+          : '.')
+      : '- Cold load: not measured.',
+  ];
+  return lines.join('\n');
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const env = results.environment;
+  return [
+    `# Parley bench (${results.mode} run)`,
+    '',
+    `\`${results.command}\` on ${results.generatedAt.slice(0, 16).replace('T', ' ')} UTC: Node ${String(env.node)}, ` +
+      `${String(env.cpus)} × ${String(env.cpuModel)}; ${results.durationSeconds.toFixed(0)} s in all. ` +
+      'Schema and method: bench/README.md.',
+    '',
+    checksSection(results),
+    '',
+    costSection(results),
+    '',
+    routeSection(results),
+    '',
+    scalingSection(results),
+    '',
+    latencySection(results),
+    '',
+    itemSection(results),
+    '',
+    coldStartSection(results),
+    '',
+  ].join('\n');
+}
