@@ -717,7 +717,13 @@ export class LocalGateway extends EventEmitter<{
       return;
     }
     const responseBody = (result as { body?: unknown }).body;
-    if (typeof responseBody === 'string') reply(responseBody);
+    if (typeof responseBody !== 'string') return;
+    // API Gateway cannot deliver a message over its 128 KB limit; the socket closes (DESIGN.md §6).
+    if (Buffer.byteLength(responseBody) > (this.options.maxMessageBytes ?? MAX_MESSAGE_BYTES)) {
+      connection.ws?.close(1009, 'Message too big');
+      return;
+    }
+    reply(responseBody);
   }
 
   private async onClosed(connection: Connection, statusCode: number, reason: string): Promise<void> {

@@ -4,7 +4,7 @@
  *   `replyTo?`, `readAt?`, and `unreadFor` = recipient until read (the sparse `unread` index:
  *   unreadFor + sk, oldest first). The keys are not stored twice (as `conversationId` and
  *   `messageId`), so that more of a message's text fits in its first 1 KB write unit;
- * - idempotency guard: pk = `dedupe#{from}#{clientMessageId}`, sk = `-`, holding the
+ * - idempotency guard: pk = `dedupe#{from}#{to}#{clientMessageId}`, sk = `-`, holding the
  *   first try's messageId (and conversation, recipient, time), deleted by TTL after 7 days.
  */
 import {
@@ -59,8 +59,9 @@ function toMessage(item: Record<string, unknown>): Message {
   };
 }
 
-function dedupeKey(from: string, clientMessageId: string) {
-  return { pk: `dedupe#${from}#${clientMessageId}`, sk: '-' };
+/** A `clientMessageId` is the sender's, per recipient: a client may number each conversation on its own. */
+function dedupeKey(from: string, to: string, clientMessageId: string) {
+  return { pk: `dedupe#${from}#${to}#${clientMessageId}`, sk: '-' };
 }
 
 const keyOnly = { ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } };
@@ -156,11 +157,13 @@ export class DynamoMessageStore implements MessageStore {
         new PutCommand({
           TableName: this.messagesTable,
           Item: {
-            ...dedupeKey(message.from, clientMessageId),
+            ...dedupeKey(message.from, to, clientMessageId),
             ...identity,
             expiresAt: epochSeconds(new Date(sentAt)) + DEDUPE_WINDOW_SECONDS,
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          // A guard past its window counts as gone, whether or not TTL has deleted it yet.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': epochSeconds(new Date(sentAt)) },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -169,7 +172,7 @@ export class DynamoMessageStore implements MessageStore {
       if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
       const guard = (error as { Item?: Record<string, never> }).Item;
       const first = (
-        guard ? unmarshall(guard) : await this.readGuard(message.from, clientMessageId)
+        guard ? unmarshall(guard) : await this.readGuard(message.from, to, clientMessageId)
       ) as GuardIdentity;
       return {
         ...message,
@@ -182,11 +185,15 @@ export class DynamoMessageStore implements MessageStore {
     }
   }
 
-  private async readGuard(from: string, clientMessageId: string): Promise<Record<string, unknown>> {
+  private async readGuard(
+    from: string,
+    to: string,
+    clientMessageId: string,
+  ): Promise<Record<string, unknown>> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.messagesTable,
-        Key: dedupeKey(from, clientMessageId),
+        Key: dedupeKey(from, to, clientMessageId),
         ConsistentRead: true,
       }),
     );

@@ -14,6 +14,27 @@ import type { MessageStore } from './ports.ts';
 import { type PushDeps, pushToConnections } from './presence.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
+/**
+ * Most bytes of messages one page carries. API Gateway delivers at most 128 KB per message and
+ * one message can hold a 64 KB image, so a page stops early and says where to go on.
+ */
+export const REPLY_BUDGET_BYTES = 96 * 1024;
+
+/** Keeps a page within `REPLY_BUDGET_BYTES` (at least one message), moving its cursor back if it cut. */
+export function withinReplyBudget(page: Page<Message>): Page<Message> {
+  let bytes = 0;
+  const kept: Message[] = [];
+  for (const message of page.messages) {
+    const size = Buffer.byteLength(JSON.stringify(message));
+    if (kept.length > 0 && bytes + size > REPLY_BUDGET_BYTES) break;
+    kept.push(message);
+    bytes += size;
+  }
+  const last = kept.at(-1);
+  return kept.length === page.messages.length || last === undefined
+    ? page
+    : { messages: kept, nextCursor: last.messageId };
+}
 
 export interface MessagingDeps extends PushDeps {
   readonly messages: MessageStore;
@@ -77,24 +98,27 @@ export async function sendMessage(
   return { message: saved.message };
 }
 
-export function getUnread(
+export async function getUnread(
   deps: Pick<MessagingDeps, 'messages'>,
   userId: string,
   input: ClientToServer['getUnread'],
 ): Promise<Page<Message>> {
-  return deps.messages.unread(userId, input.limit ?? DEFAULT_PAGE_SIZE, input.cursor);
+  return withinReplyBudget(
+    await deps.messages.unread(userId, input.limit ?? DEFAULT_PAGE_SIZE, input.cursor),
+  );
 }
 
-export function getHistory(
+export async function getHistory(
   deps: Pick<MessagingDeps, 'messages'>,
   userId: string,
   input: ClientToServer['getHistory'],
 ): Promise<Page<Message>> {
-  return deps.messages.history(
+  const page = await deps.messages.history(
     conversationIdOf(userId, input.with),
     input.limit ?? DEFAULT_PAGE_SIZE,
     input.before,
   );
+  return withinReplyBudget(page);
 }
 
 /**

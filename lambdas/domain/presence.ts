@@ -37,7 +37,8 @@ export interface PushDeps {
 /**
  * Posts one frame to each connection. A connection that API Gateway reports gone (410) is
  * removed (exactly that one, awaited); any other failure is logged and left: the data the
- * event carried stays readable through the request routes.
+ * event carried stays readable through the request routes. Pushing never fails the caller:
+ * it runs after the caller's own write, which has happened and must be answered as such.
  */
 export async function pushToConnections(
   deps: PushDeps,
@@ -47,7 +48,12 @@ export async function pushToConnections(
   const outcomes = await Promise.all(
     targets.map(async (target) => {
       const outcome = await deps.pusher.post(target.connectionId, frame);
-      if (outcome === 'gone') await deps.presence.removeConnection(target.userId, target.connectionId);
+      if (outcome === 'gone') {
+        await deps.presence.removeConnection(target.userId, target.connectionId).catch((error: unknown) => {
+          // The entry expires by itself, and the next push to it answers 410 again.
+          logger.warn('Could not forget a gone connection', { error: error as Error });
+        });
+      }
       return outcome;
     }),
   );

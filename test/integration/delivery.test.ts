@@ -42,6 +42,23 @@ describe('idempotent sends', () => {
     await Promise.all([ann.close(), ben.close()]);
   });
 
+  it('the same clientMessageId to two recipients is two messages (ids are per conversation)', async () => {
+    const ann = await h.connect('ann');
+    const toBen = await ann.request('sendMessage', {
+      to: 'ben',
+      content: { text: 'n1' },
+      clientMessageId: 'n-1',
+    });
+    const toCat = await ann.request('sendMessage', {
+      to: 'cat',
+      content: { text: 'n1' },
+      clientMessageId: 'n-1',
+    });
+    expect(toCat.message.messageId).not.toBe(toBen.message.messageId);
+    expect(toCat.message.to).toBe('cat');
+    await ann.close();
+  });
+
   it('ten concurrent tries of the same clientMessageId store one message and all get it back', async () => {
     const devices = await Promise.all(Array.from({ length: 5 }, () => h.connect('cat')));
     const data = { to: 'dan', content: { text: 'raced' }, clientMessageId: 'cat-race-1' };

@@ -141,6 +141,37 @@ describe('sending', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  it('pages a backlog of large photos within API Gateway’s 128 KB message limit', async () => {
+    await h.createUsers(['photographer', 'viewer']);
+    const sender = await h.connect('photographer');
+    const image = `data:image/jpeg;base64,${'B'.repeat(60_000)}`;
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      sent.push(
+        (await sender.request('sendMessage', { to: 'viewer', content: { image } })).message.messageId,
+      );
+    }
+    const viewer = await h.connect('viewer');
+    const received: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await viewer.request('getUnread', { cursor });
+      expect(page.messages.length).toBeGreaterThan(0);
+      received.push(...page.messages.map((m) => m.messageId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(received).toEqual(sent);
+    const history: string[] = [];
+    let before: string | undefined;
+    do {
+      const page = await viewer.request('getHistory', { with: 'photographer', before });
+      history.push(...page.messages.map((m) => m.messageId));
+      before = page.nextCursor;
+    } while (before);
+    expect(history).toEqual([...sent].reverse());
+    await Promise.all([sender.close(), viewer.close()]);
+  });
+
   it('answers NOT_FOUND for an unknown recipient', async () => {
     const alice = await h.connect('alice');
     await expect(

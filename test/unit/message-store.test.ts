@@ -43,8 +43,8 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
     expect(await store.save(retry, 'c-1')).toEqual({ message: retry, created: true });
     expect(dynamo).toHaveReceivedCommandTimes(PutCommand, 2);
     expect(dynamo).toHaveReceivedNthCommandWith(PutCommand, 1, {
-      Item: expect.objectContaining({ pk: 'dedupe#ann#c-1', messageId: retry.messageId }),
-      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: expect.objectContaining({ pk: 'dedupe#ann#ben#c-1', messageId: retry.messageId }),
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
     });
     expect(dynamo).toHaveReceivedNthCommandWith(PutCommand, 2, {
       Item: expect.objectContaining({ pk: 'ann#ben', sk: retry.messageId, unreadFor: 'ben' }),
@@ -64,7 +64,7 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
     dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
       throw input.Item.pk === 'ann#ben'
         ? failed(stored)
-        : failed({ pk: 'dedupe#ann#c-1', sk: '-', ...firstIdentity });
+        : failed({ pk: 'dedupe#ann#ben#c-1', sk: '-', ...firstIdentity });
     });
     const result = await store.save(retry, 'c-1');
     expect(result.created).toBe(false);
@@ -78,7 +78,7 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
   it('a retry after a crash between the two writes stores the message under the first try’s id', async () => {
     dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
       if (input.Item.pk === 'ann#ben') return {};
-      throw failed({ pk: 'dedupe#ann#c-1', sk: '-', ...firstIdentity });
+      throw failed({ pk: 'dedupe#ann#ben#c-1', sk: '-', ...firstIdentity });
     });
     const result = await store.save(retry, 'c-1');
     expect(result).toEqual({

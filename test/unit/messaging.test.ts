@@ -143,6 +143,15 @@ describe('messaging use cases', () => {
     expect(unread.messages.map((m) => m.messageId)).toEqual([message.messageId]);
   });
 
+  it('a failure to forget a gone connection does not fail a send that was stored', async () => {
+    pusher.outcomes.set('bob-tablet', 'gone');
+    presence.removeConnection = async () => {
+      throw new Error('DynamoDB is having a bad day');
+    };
+    const { message } = await send('alice', { to: 'bob', content: { text: 'stored anyway' } });
+    expect(messages.stored.has(message.messageId)).toBe(true);
+  });
+
   it('does not push to expired connections', async () => {
     const later = new Date(now.getTime() + 3 * 60 * 60 * 1000);
     await sendMessage(deps, 'alice', 'x', { to: 'bob', content: { text: 'late' } }, later);
