@@ -113,7 +113,9 @@ export class DynamoStoryStore implements StoryStore {
     const item = {
       ...summaryKey(ownerId),
       stories: [...stories],
-      version: version + 1,
+      // Never a version seen before, even after the summary was deleted (no story left, or
+      // TTL) and made again: a writer holding the old version must fail, not match by chance.
+      version: Math.max(version + 1, Date.now()),
       expiresAt: Math.max(...stories.map((s) => ttlOf(s.expiresAt))),
     };
     return { Put: { TableName: this.storiesTable, Item: item, ...condition } };
