@@ -15,8 +15,9 @@
  * after 24 hours the address and username are free again.
  */
 import { ulid } from 'ulid';
-import type { AccountView, HttpReplies, HttpRequests } from '../protocol.ts';
-import { httpSchemas, USER_ID_PATTERN } from '../protocol.ts';
+import type { AccountView, HttpReplies, HttpRequests } from '../http-protocol.ts';
+import { httpSchemas } from '../http-protocol.ts';
+import { USER_ID_PATTERN } from '../limits.ts';
 import { BadRequestError, ConflictError, RateLimitedError, UnauthorizedError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { codeMail, signUpAttemptMail } from './account-mails.ts';
@@ -123,11 +124,7 @@ export function accountView(account: AccountRecord): AccountView {
   return view;
 }
 
-/** True when a token was issued at or after the account's `tokensValidAfter` (logout). */
-export function tokenIsCurrent(account: Record<string, unknown>, issuedAt: number): boolean {
-  const validAfter = account.tokensValidAfter;
-  return typeof validAfter !== 'number' || issuedAt >= validAfter;
-}
+export { tokenIsCurrent } from './revocation.ts';
 
 /**
  * Takes one mail slot of an address (one a minute, five an hour), for every address alike.
@@ -177,7 +174,9 @@ async function sendOrRelease(mailer: Mailer, mail: Mail, release: () => Promise<
 
 /**
  * POST /auth/register. Nothing is written before the mail is handed to SES, so a mail
- * failure (503) leaves no trace and the user can simply ask again.
+ * failure (503) leaves no trace and the user can simply ask again. Registering again with a
+ * pending address restarts the sign-up only with the same password; any other attempt is
+ * answered alike and the address gets a "someone tried to sign up" notice instead.
  * @throws ConflictError (username taken), RateLimitedError, ServiceUnavailableError
  */
 export async function register(
@@ -196,9 +195,17 @@ export async function register(
   const owner = live(state.email, nowSeconds);
   if (!usernameFree(live(state.username, nowSeconds), emailKey)) throw usernameTaken(username);
 
+  // A pending sign-up may be restarted only by whoever knows its password: otherwise anyone
+  // could swap in their own password and wait for the mailbox owner to confirm it. Checked
+  // (against a dummy hash when there is nothing pending) so every answer costs the same.
+  const pending =
+    owner !== undefined && isPending(owner) ? await deps.accounts.getAccount(owner.userId) : undefined;
+  const params = deps.passwordParams ?? PASSWORD_HASH_PARAMS;
+  const samePerson = await verifyPassword(input.password, pending?.passwordHash ?? dummyPasswordHash(params));
+
   const release = await reserveMail(deps.accounts, emailKey, state.mailLog, now);
 
-  if (owner !== undefined && !isPending(owner)) {
+  if (owner !== undefined && (!isPending(owner) || !samePerson)) {
     await sendOrRelease(deps.mailer, signUpAttemptMail(input.email), release);
     // Hold the username as a new sign-up would, so that not even its side effects tell the cases apart.
     if (!(await deps.accounts.holdUsername(username, emailKey, expiresAt, nowSeconds))) {

@@ -13,7 +13,8 @@ import {
 } from '../../lambdas/domain/accounts.ts';
 import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import { CODE_LIFETIME_SECONDS, MAX_CODE_ATTEMPTS } from '../../lambdas/domain/verification-codes.ts';
-import { httpSchemas, USER_ID_PATTERN } from '../../lambdas/protocol.ts';
+import { httpSchemas } from '../../lambdas/http-protocol.ts';
+import { USER_ID_PATTERN } from '../../lambdas/limits.ts';
 import { FakeAccountStore, FakeMailer, TestTokens } from './account-fakes.ts';
 
 const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };
@@ -210,12 +211,12 @@ describe('accounts', () => {
       expect(mailer.sent).toHaveLength(1);
     });
 
-    it('signing up again restarts a pending sign-up: the latest details win and only the newest code works', async () => {
+    it('signing up again with the same password restarts a pending sign-up: the latest details win and only the newest code works', async () => {
       await register(deps, alice, new Date());
       const first = mailer.lastCode();
       const userId = String([...accounts.items.keys()].find((k) => k.startsWith('u_')));
       advance(60_000);
-      await register(deps, { ...alice, username: 'alice_2', password: 'another password' }, new Date());
+      await register(deps, { ...alice, username: 'alice_2', name: 'Alice Two' }, new Date());
       const second = mailer.lastCode();
       expect([...accounts.items.keys()].filter((k) => k.startsWith('u_'))).toEqual([userId]);
       if (first !== second) {
@@ -224,13 +225,34 @@ describe('accounts', () => {
         );
       }
       const answer = await verify(deps, { email: alice.email, code: second }, new Date());
-      expect(answer.user).toMatchObject({ userId, username: 'alice_2' });
+      expect(answer.user).toMatchObject({ userId, username: 'alice_2', name: 'Alice Two' });
+      expect(
+        (await login(deps, { email: alice.email, password: alice.password }, new Date())).user.userId,
+      ).toBe(userId);
+    });
+
+    it('a restart with another password changes nothing and tells the address: no takeover of a pending sign-up', async () => {
+      await register(deps, alice, new Date());
+      const victimCode = mailer.lastCode();
+      advance(60_000);
+      const attempt = await register(
+        deps,
+        { ...alice, username: 'mallory', password: 'the attacker password' },
+        new Date(),
+      );
+      expect(attempt).toEqual({ codeSent: true });
+      const notice = mailer.sent.at(-1);
+      expect(notice?.subject).toBe('Someone tried to sign up to Parley with your address');
+      expect(notice?.text).not.toMatch(/\b\d{6}\b/);
+      // The mailbox owner's code still confirms the owner's sign-up, with the owner's password.
+      const answer = await verify(deps, { email: alice.email, code: victimCode }, new Date());
+      expect(answer.user.username).toBe(alice.username);
       await expect(
-        login(deps, { email: alice.email, password: 'correct horse battery' }, new Date()),
+        login(deps, { email: alice.email, password: 'the attacker password' }, new Date()),
       ).rejects.toThrow(LOGIN_REFUSED_MESSAGE);
       expect(
-        (await login(deps, { email: alice.email, password: 'another password' }, new Date())).user.userId,
-      ).toBe(userId);
+        (await login(deps, { email: alice.email, password: alice.password }, new Date())).user.username,
+      ).toBe(alice.username);
     });
 
     it('a sign-up lapses after 24 hours: address and username are free again, its code no longer works', async () => {
