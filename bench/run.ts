@@ -112,8 +112,8 @@ try {
   instrumentCapacity(clients.dynamoClient);
   instrumentPosts(clients.managementApiClient(stack.managementEndpoint));
   instrumentInvocations(stack);
-  const { DynamoUserStore } = await import('../lambdas/adapters/user-store.ts');
-  const userStore = new DynamoUserStore();
+  const { DynamoUserSeeder } = await import('../lambdas/adapters/user-seeder.ts');
+  const userStore = new DynamoUserSeeder();
   log(`local stack ready in ${stack.startupMs} ms`);
 
   const settle = async () => {

@@ -1,105 +1,140 @@
 /**
- * The wire protocol (DESIGN.md section 2): one zod schema per client action, keyed by the
+ * The WebSocket protocol (DESIGN.md section 2): one zod schema per client action, keyed by the
  * action name that API Gateway routes on (`$request.body.action`), and the typed maps of
- * what the client sends and what the server sends back.
+ * what the client sends and what the server sends back. The HTTP API's schemas are in
+ * http-protocol.ts, the plain limits and id patterns in limits.ts (re-exported here).
+ *
+ * The schemas use zod/mini, the tree-shakable form of zod 4: the same checks and messages in
+ * about 25 KB of a bundle, where full zod takes 90 KB or more. `z.optional(s)` stands for
+ * `s.optional()`, `s.check(z.minLength(1))` for `s.min(1)`. `clientSchemas` builds each action's
+ * schema on first read, and the pieces are factories, so a function builds only its own.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { maxCharacters, personName, username } from './account-fields.ts';
+import {
+  LAST_SEEN_VISIBILITY,
+  type LastSeenVisibility,
+  MAX_BIOGRAPHY_CHARACTERS,
+  MAX_CAPTION_CHARACTERS,
+  MAX_FOLLOWING_PAGE_SIZE,
+  MAX_LAST_SEEN_IDS,
+  MAX_PAGE_SIZE,
+  MESSAGE_ID_PATTERN,
+  STORY_ID_PATTERN,
+  USER_ID_PATTERN,
+} from './limits.ts';
+import { lazyRecord } from './schema-support.ts';
 
-/** User ids come from the JWT `sub`; they are opaque but must be safe to use inside keys. */
-export const USER_ID_PATTERN = /^[A-Za-z0-9._@:+-]{1,128}$/;
-export const UserId = z
-  .string()
-  .regex(USER_ID_PATTERN, 'must be a user id (1-128 letters, digits or ._@:+-)');
+export * from './limits.ts';
 
-/** A message id: a 26-character ULID (time-sortable), a dot, and the sender's user id. */
-export const MESSAGE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}\.[A-Za-z0-9._@:+-]{1,128}$/;
-export const MessageId = z.string().regex(MESSAGE_ID_PATTERN, 'must be a message id');
+const userId = () =>
+  z.string().check(z.regex(USER_ID_PATTERN, 'must be a user id (1-128 letters, digits or ._@:+-)'));
 
-export const MAX_TEXT_CHARACTERS = 4000;
-export const MAX_IMAGE_BYTES = 64 * 1024;
-export const MAX_PAGE_SIZE = 100;
+const messageId = () => z.string().check(z.regex(MESSAGE_ID_PATTERN, 'must be a message id'));
 
-const PageLimit = z.number().int().min(1).max(MAX_PAGE_SIZE);
-const Cursor = MessageId;
+const storyId = () => z.string().check(z.regex(STORY_ID_PATTERN, 'must be a story id'));
+
+/** A page size: a whole number from 1 to `max`. */
+const pageLimit = (max: number) => z.number().check(z.int(), z.minimum(1), z.maximum(max));
 
 /**
  * Message content. Sizes are checked by the domain (they answer PAYLOAD_TOO_LARGE, not
  * BAD_REQUEST); this schema checks shape only.
  */
-export const MessageContent = z
-  .strictObject({
-    text: z.string().optional(),
-    image: z.string().optional(),
-  })
-  .refine((c) => (c.text !== undefined && c.text.length > 0) || c.image !== undefined, {
-    message: 'needs a non-empty text or an image',
-  });
-
-export const MAX_LAST_SEEN_IDS = 100;
-/** A page of `getFollowing`: 500 entries stay far below API Gateway's 128 KB message limit. */
-export const MAX_FOLLOWING_PAGE_SIZE = 500;
-export const MAX_BIOGRAPHY_CHARACTERS = 500;
-export const MAX_CAPTION_CHARACTERS = 200;
-
-/** Who may see a user's `lastSeen` and `online` (the first seed's setting); `following`: the users they follow. */
-export const LAST_SEEN_VISIBILITY = ['everyone', 'following', 'nobody'] as const;
-export type LastSeenVisibility = (typeof LAST_SEEN_VISIBILITY)[number];
-
-/** A story id: a 26-character ULID (time-sortable). */
-export const STORY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-export const StoryId = z.string().regex(STORY_ID_PATTERN, 'must be a story id');
+const messageContent = () =>
+  z.strictObject({ text: z.optional(z.string()), image: z.optional(z.string()) }).check(
+    z.refine((c) => (c.text !== undefined && c.text.length > 0) || c.image !== undefined, {
+      error: 'needs a non-empty text or an image',
+    }),
+  );
 
 /** Counted in characters (code points), like message text. */
-const Caption = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty (leave caption out instead)')
-  .refine((value) => [...value].length <= MAX_CAPTION_CHARACTERS, {
-    error: `must be at most ${MAX_CAPTION_CHARACTERS} characters`,
-  });
+const caption = () =>
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.minLength(1, 'must not be empty (leave caption out instead)'),
+      maxCharacters(MAX_CAPTION_CHARACTERS),
+    );
 
-export const clientSchemas = {
-  sendMessage: z.strictObject({
-    to: UserId,
-    replyTo: MessageId.optional(),
-    content: MessageContent,
-    clientMessageId: z.string().min(1).max(128).optional(),
-  }),
-  getUnread: z.strictObject({ limit: PageLimit.optional(), cursor: Cursor.optional() }),
-  markRead: z.strictObject({ messageIds: z.array(MessageId).min(1).max(MAX_PAGE_SIZE) }),
-  getHistory: z.strictObject({ with: UserId, before: Cursor.optional(), limit: PageLimit.optional() }),
-  block: z.strictObject({ userId: UserId }),
-  unblock: z.strictObject({ userId: UserId }),
-  ping: z.strictObject({}),
-  getProfile: z.strictObject({ userId: UserId }),
-  // Built from the account field rules further down (names, usernames), hence lazily.
-  updateProfile: z.lazy(() => UpdateProfileInput),
-  getLastSeen: z.strictObject({ userIds: z.array(UserId).max(MAX_LAST_SEEN_IDS) }),
-  follow: z.strictObject({ userId: UserId }),
-  unfollow: z.strictObject({ userId: UserId }),
-  getFollowing: z.strictObject({
-    limit: z.number().int().min(1).max(MAX_FOLLOWING_PAGE_SIZE).optional(),
-    cursor: UserId.optional(),
-  }),
-  postStory: z.strictObject({ image: z.string().min(1, 'must not be empty'), caption: Caption.optional() }),
-  getFollowingStories: z.strictObject({ cursor: StoryId.optional() }),
-  getStoryPhoto: z.strictObject({ ownerId: UserId, storyId: StoryId }),
-  deleteStory: z.strictObject({ storyId: StoryId }),
-  joinRandom: z.strictObject({}),
-  leaveRandom: z.strictObject({}),
-} as const;
+/**
+ * Any of the profile fields, and the caller's `lastSeenVisibleTo` setting. `null` removes an
+ * optional field (family, photo, biography). The photo's size and encoding are checked by the
+ * domain (they answer PAYLOAD_TOO_LARGE like message images).
+ */
+const updateProfileInput = () =>
+  z
+    .strictObject({
+      name: z.optional(personName()),
+      family: z.optional(z.nullable(personName())),
+      username: z.optional(username()),
+      photo: z.optional(
+        z.nullable(z.string().check(z.minLength(1, 'must not be empty (send null to remove the photo)'))),
+      ),
+      biography: z.optional(z.nullable(z.string().check(maxCharacters(MAX_BIOGRAPHY_CHARACTERS)))),
+      lastSeenVisibleTo: z.optional(z.enum(LAST_SEEN_VISIBILITY)),
+    })
+    .check(
+      z.refine((input) => Object.values(input).some((value) => value !== undefined), {
+        error: 'needs at least one of name, family, username, photo, biography, lastSeenVisibleTo',
+      }),
+    );
+
+export const clientSchemas = lazyRecord({
+  sendMessage: () =>
+    z.strictObject({
+      to: userId(),
+      replyTo: z.optional(messageId()),
+      content: messageContent(),
+      clientMessageId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    }),
+  getUnread: () =>
+    z.strictObject({ limit: z.optional(pageLimit(MAX_PAGE_SIZE)), cursor: z.optional(messageId()) }),
+  markRead: () =>
+    z.strictObject({ messageIds: z.array(messageId()).check(z.minLength(1), z.maxLength(MAX_PAGE_SIZE)) }),
+  getHistory: () =>
+    z.strictObject({
+      with: userId(),
+      before: z.optional(messageId()),
+      limit: z.optional(pageLimit(MAX_PAGE_SIZE)),
+    }),
+  block: () => z.strictObject({ userId: userId() }),
+  unblock: () => z.strictObject({ userId: userId() }),
+  // Its function checks `data` without zod (shared/validation.ts, emptyData); this is the same rule.
+  ping: () => z.strictObject({}),
+  getProfile: () => z.strictObject({ userId: userId() }),
+  updateProfile: updateProfileInput,
+  getLastSeen: () => z.strictObject({ userIds: z.array(userId()).check(z.maxLength(MAX_LAST_SEEN_IDS)) }),
+  follow: () => z.strictObject({ userId: userId() }),
+  unfollow: () => z.strictObject({ userId: userId() }),
+  getFollowing: () =>
+    z.strictObject({ limit: z.optional(pageLimit(MAX_FOLLOWING_PAGE_SIZE)), cursor: z.optional(userId()) }),
+  postStory: () =>
+    z.strictObject({
+      image: z.string().check(z.minLength(1, 'must not be empty')),
+      caption: z.optional(caption()),
+    }),
+  getFollowingStories: () => z.strictObject({ cursor: z.optional(storyId()) }),
+  getStoryPhoto: () => z.strictObject({ ownerId: userId(), storyId: storyId() }),
+  deleteStory: () => z.strictObject({ storyId: storyId() }),
+  joinRandom: () => z.strictObject({}),
+  leaveRandom: () => z.strictObject({}),
+});
 
 export type ClientAction = keyof typeof clientSchemas;
 /** What the client sends, per action (client → server). */
 export type ClientToServer = { [A in ClientAction]: z.infer<(typeof clientSchemas)[A]> };
 
-/** The envelope of every client frame. */
-export const ClientFrame = z.object({
-  action: z.string().min(1).max(64),
-  requestId: z.string().max(128).optional(),
-  data: z.unknown().optional(),
-});
-export type ClientFrame = z.infer<typeof ClientFrame>;
+/**
+ * The envelope of every client frame, checked by shared/frames.ts (without zod, so that
+ * `$default` loads no schemas).
+ */
+export interface ClientFrame {
+  action: string;
+  requestId?: string;
+  data?: unknown;
+}
 
 export interface MessageContentValue {
   text?: string;
@@ -213,217 +248,3 @@ export interface EventFrame<E extends ServerEventName = ServerEventName> {
   event: E;
   data: ServerEvents[E];
 }
-
-/**
- * Renders a zod error as one sentence a person can act on; paths start at `root`
- * (`data` for WebSocket frames, `body` for HTTP requests).
- */
-export function describeIssues(error: z.ZodError, root = 'data'): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? `${root}.${issue.path.join('.')}` : root}: ${issue.message}`)
-    .join('; ');
-}
-
-// ---------------------------------------------------------------------------------------------
-// The HTTP API (`/auth/*`): one schema per endpoint, the success status and the answer bodies.
-// ---------------------------------------------------------------------------------------------
-
-/** Passwords: 8 to 128 characters (Unicode code points), any characters (OWASP ASVS 5 V6.2). */
-export const MIN_PASSWORD_CHARACTERS = 8;
-export const MAX_PASSWORD_CHARACTERS = 128;
-/** Users younger than this cannot sign up (COPPA; GDPR lets member states ask for 13 to 16). */
-export const MIN_AGE = 13;
-export const MAX_AGE = 120;
-export const MAX_EMAIL_CHARACTERS = 254;
-export const MAX_NAME_CHARACTERS = 64;
-export const CODE_DIGITS = 6;
-
-/**
- * Usernames: 3-32 characters of a-z, 0-9, `_` and `.`, not starting or ending with `.` and
- * without `..`. Letters are taken case-insensitively and stored lowercased; each is unique.
- */
-export const USERNAME_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)*$/;
-/** Names that would let an account pass for the service itself. */
-export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
-  'admin',
-  'administrator',
-  'root',
-  'system',
-  'support',
-  'help',
-  'security',
-  'moderator',
-  'parley',
-  'official',
-  'staff',
-  'null',
-  'undefined',
-]);
-
-/** ISO 3166-1 alpha-2 country codes (and XK, Kosovo, which is in common use). */
-export const COUNTRY_CODES: ReadonlySet<string> = new Set(
-  (
-    'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS ' +
-    'BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE ' +
-    'EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM ' +
-    'HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC ' +
-    'LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA ' +
-    'NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW ' +
-    'SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO ' +
-    'TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW'
-  ).split(' '),
-);
-
-const characters = (value: string) => [...value].length;
-
-/** An e-mail address (ASCII, as zod checks it); it is unique case-insensitively. */
-export const EmailAddress = z
-  .string()
-  .trim()
-  .max(MAX_EMAIL_CHARACTERS, `must be at most ${MAX_EMAIL_CHARACTERS} characters`)
-  .pipe(z.email({ error: 'must be an e-mail address like name@example.com' }));
-
-export const NewPassword = z
-  .string()
-  .refine((value) => characters(value) >= MIN_PASSWORD_CHARACTERS, {
-    error: `must be at least ${MIN_PASSWORD_CHARACTERS} characters`,
-  })
-  .refine((value) => characters(value) <= MAX_PASSWORD_CHARACTERS, {
-    error: `must be at most ${MAX_PASSWORD_CHARACTERS} characters`,
-  });
-
-/** A login password: only its length is checked (any stored password is 8-128 characters). */
-const LoginPassword = z
-  .string()
-  .min(1, 'is required')
-  .refine((value) => characters(value) <= MAX_PASSWORD_CHARACTERS, {
-    error: `must be at most ${MAX_PASSWORD_CHARACTERS} characters`,
-  });
-
-const PersonName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .refine((value) => characters(value) <= MAX_NAME_CHARACTERS, {
-    error: `must be at most ${MAX_NAME_CHARACTERS} characters`,
-  })
-  .regex(/^\P{Cc}*$/u, 'must not contain control characters');
-
-export const Username = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(3, 'must be at least 3 characters')
-  .max(32, 'must be at most 32 characters')
-  .regex(USERNAME_PATTERN, 'may contain only a-z, 0-9, "_" and "." (not at the start or end, and no "..")')
-  .refine((value) => !RESERVED_USERNAMES.has(value), { error: 'is reserved; choose another' });
-
-const Age = z
-  .number()
-  .int('must be a whole number')
-  .min(MIN_AGE, `must be at least ${MIN_AGE}: Parley is not for children`)
-  .max(MAX_AGE, `must be at most ${MAX_AGE}`);
-
-const Country = z
-  .string()
-  .trim()
-  .toUpperCase()
-  .refine((value) => COUNTRY_CODES.has(value), {
-    error: 'must be an ISO 3166-1 alpha-2 country code like "DZ" or "FR"',
-  });
-
-/** A phone number in E.164 form; spaces, dashes, dots and parentheses are dropped first. */
-const Phone = z
-  .string()
-  .max(32, 'must be at most 32 characters')
-  .transform((value) => value.replace(/[\s\-().]/g, ''))
-  .pipe(z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an international number like +14155550123'));
-
-const VerificationCode = z
-  .string()
-  .trim()
-  .regex(/^[0-9]{6}$/, `must be the ${CODE_DIGITS}-digit code from the e-mail`);
-
-export const httpSchemas = {
-  register: z.strictObject({
-    email: EmailAddress,
-    password: NewPassword,
-    name: PersonName,
-    username: Username,
-    family: PersonName.optional(),
-    age: Age.optional(),
-    country: Country.optional(),
-    phone: Phone.optional(),
-  }),
-  verify: z.strictObject({ email: EmailAddress, code: VerificationCode }),
-  login: z.strictObject({ email: EmailAddress, password: LoginPassword }),
-  resend: z.strictObject({ email: EmailAddress }),
-  logout: z.strictObject({}),
-} as const;
-
-export type HttpEndpoint = keyof typeof httpSchemas;
-/** What the client sends, per endpoint, after validation (trimmed, lowercased where documented). */
-export type HttpRequests = { [E in HttpEndpoint]: z.infer<(typeof httpSchemas)[E]> };
-
-/** The caller's own account, as `verify` and `login` return it (never the password hash). */
-export interface AccountView {
-  userId: string;
-  username: string;
-  name: string;
-  family?: string;
-  email: string;
-  phone?: string;
-  age?: number;
-  country?: string;
-  photo?: string;
-  biography?: string;
-  registeredAt: string;
-  emailConfirmedAt?: string;
-}
-
-/** Successful answer bodies, per endpoint. */
-export interface HttpReplies {
-  register: { codeSent: true };
-  verify: { verified: true; token: string; user: AccountView };
-  login: { token: string; user: AccountView };
-  resend: { codeSent: true };
-  logout: { loggedOut: true };
-}
-
-/** The status of a successful answer, per endpoint (DESIGN.md section 2). */
-export const httpSuccessStatus = {
-  register: 202,
-  verify: 200,
-  login: 200,
-  resend: 202,
-  logout: 200,
-} as const satisfies Record<HttpEndpoint, number>;
-
-// ---------------------------------------------------------------------------------------------
-// `updateProfile` (WebSocket): built from the account field rules above.
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Any of the profile fields, and the caller's `lastSeenVisibleTo` setting. `null` removes an
- * optional field (family, photo, biography). The photo's size and encoding are checked by the
- * domain (they answer PAYLOAD_TOO_LARGE like message images).
- */
-const UpdateProfileInput = z
-  .strictObject({
-    name: PersonName.optional(),
-    family: PersonName.nullable().optional(),
-    username: Username.optional(),
-    photo: z.string().min(1, 'must not be empty (send null to remove the photo)').nullable().optional(),
-    biography: z
-      .string()
-      .refine((value) => characters(value) <= MAX_BIOGRAPHY_CHARACTERS, {
-        error: `must be at most ${MAX_BIOGRAPHY_CHARACTERS} characters`,
-      })
-      .nullable()
-      .optional(),
-    lastSeenVisibleTo: z.enum(LAST_SEEN_VISIBILITY).optional(),
-  })
-  .refine((input) => Object.values(input).some((value) => value !== undefined), {
-    error: 'needs at least one of name, family, username, photo, biography, lastSeenVisibleTo',
-  });

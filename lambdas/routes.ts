@@ -51,11 +51,8 @@ export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
   {
     routeKey: 'sendMessage',
     handler: 'send-message',
-    permissions: {
-      read: ['relations'],
-      write: ['messages', 'presence'],
-      manageConnections: true,
-    },
+    // Blocks come with the two presence items it reads anyway; it never reads relations.
+    permissions: { write: ['messages', 'presence'], manageConnections: true },
   },
   { routeKey: 'getUnread', handler: 'get-unread', permissions: { read: ['messages'] } },
   {

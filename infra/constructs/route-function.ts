@@ -9,18 +9,14 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type FunctionDefinition, tablesOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
+import { bundlingOptions } from './bundling.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 /** The repository root: entries, the lock file and tsconfig.json are resolved from here. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/**
- * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
- * built-ins, so the bundle defines one at the top.
- */
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __parleyCreateRequire } from 'node:module';" +
-  'const require = __parleyCreateRequire(import.meta.url);';
+/** `bundlingOptions.format` in the terms of NodejsFunction's `bundling` prop. */
+const OUTPUT_FORMATS = { esm: OutputFormat.ESM, cjs: OutputFormat.CJS } as const;
 
 /** Where the Management API lives: everything the grant and the endpoint are built from. */
 export interface ManagementApiTarget {
@@ -180,14 +176,15 @@ export class RouteFunction extends Construct {
       logGroup: this.logGroup,
       environment,
       description: `Parley ${definition.handler}`,
+      // infra/constructs/bundling.ts: the same options the bench bundles with (ESM, minified,
+      // node22, the require shim, the AWS SDK v3 bundled too, so the deployed SDK is the tested one).
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        // Bundle the AWS SDK v3 too, so the deployed SDK is exactly the one the tests ran.
-        externalModules: [],
+        format: OUTPUT_FORMATS[bundlingOptions.format],
+        target: bundlingOptions.target,
+        minify: bundlingOptions.minify,
+        mainFields: [...bundlingOptions.mainFields],
+        banner: bundlingOptions.banner,
+        externalModules: [...bundlingOptions.externalModules],
         tsconfig: `${PROJECT_ROOT}tsconfig.json`,
         logLevel: LogLevel.WARNING,
       },

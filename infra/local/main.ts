@@ -63,8 +63,8 @@ try {
 }
 
 // Imported only now: the adapter reads the table names from the environment the stack set.
-const { DynamoUserStore } = await import('../../lambdas/adapters/user-store.ts');
-const users = new DynamoUserStore();
+const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
+const users = new DynamoUserSeeder();
 // Real verified accounts: they can log in over HTTP with the demo password, and connect.
 await Promise.all(DEMO_USERS.map((user) => users.seedVerifiedUser({ ...user, password: DEMO_PASSWORD })));
 const tokens = await Promise.all(DEMO_USERS.map((user) => signLocalToken(user.userId)));

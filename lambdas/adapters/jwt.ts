@@ -3,8 +3,9 @@
  * the only importer of jose. The algorithm, the `typ` header, `iss`, `aud` and a required
  * `exp` are pinned here, once, for signing and for verifying.
  */
+import type { webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { USER_ID_PATTERN } from '../protocol.ts';
+import { USER_ID_PATTERN } from '../limits.ts';
 import { UnauthorizedError } from '../shared/errors.ts';
 
 export const JWT_ALGORITHM = 'HS256';
@@ -26,7 +27,13 @@ export interface VerifiedToken {
   readonly expiresAt: number;
 }
 
-/** Turns the shared secret into an HS256 key, refusing anything shorter than 256 bits. */
+/**
+ * An HS256 key as jose takes it. Functions hold a `CryptoKey`, imported once (`importHmacKey`):
+ * jose imports raw bytes (and a secret `KeyObject`) into a new `CryptoKey` on every call.
+ */
+export type JwtKey = webcrypto.CryptoKey | Uint8Array;
+
+/** Turns the shared secret into the bytes of an HS256 key, refusing anything shorter than 256 bits. */
 export function hmacKey(secret: string): Uint8Array {
   const key = new TextEncoder().encode(secret);
   if (key.byteLength < MIN_SECRET_BYTES) {
@@ -35,9 +42,14 @@ export function hmacKey(secret: string): Uint8Array {
   return key;
 }
 
+/** The HS256 key of `bytes` (from `hmacKey`) as a non-extractable `CryptoKey` that signs and verifies. */
+export function importHmacKey(bytes: Uint8Array): Promise<webcrypto.CryptoKey> {
+  return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
 /** Signs an access token for `userId`. */
 export async function signAccessToken(
-  key: Uint8Array,
+  key: JwtKey,
   settings: TokenSettings,
   userId: string,
   now: Date = new Date(),
@@ -60,7 +72,7 @@ export async function signAccessToken(
  * @throws UnauthorizedError for any token that does not pass, with a reason safe to log.
  */
 export async function verifyAccessToken(
-  key: Uint8Array,
+  key: JwtKey,
   settings: TokenSettings,
   token: string,
   now: Date = new Date(),

@@ -74,15 +74,12 @@ const sendCheckProjection = {
 
 export class DynamoMessageStore implements MessageStore {
   /**
-   * @param relationsTable not read any more (blocks come with the presence items); kept so that
-   *   positional callers keep working.
    * @param presenceTable needed by `checkSend` only, so functions that never send (getUnread,
    *   getHistory) need no `PRESENCE_TABLE`.
    */
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly messagesTable: string = requireEnv(tables.messages.envVar),
-    _relationsTable?: string,
     private readonly presenceTable: string | undefined = process.env[tables.presence.envVar] || undefined,
   ) {}
 

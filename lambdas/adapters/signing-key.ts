@@ -1,15 +1,18 @@
 /**
  * The keys made from the one JWT secret in Secrets Manager, loaded once per process: the
- * HS256 signing key, and the verification-code HMAC key derived from it with HKDF. The
- * fetch starts when this module loads (during the Lambda init phase); a failed fetch is
- * tried again on the next call. Used by the `$connect` authorizer and the `/auth/*` handlers.
+ * HS256 signing key (a `CryptoKey`, imported once rather than by jose on every call), and the
+ * verification-code HMAC key derived from the secret with HKDF. The fetch starts when this
+ * module loads (during the Lambda init phase); a failed fetch is tried again on the next call.
+ * Used by the `$connect` authorizer and the `/auth/*` handlers.
  */
-
+import type { webcrypto } from 'node:crypto';
 import type { TokenService } from '../domain/ports.ts';
 import { deriveCodeKey } from '../domain/verification-codes.ts';
 import { requireEnv } from '../shared/env.ts';
 import {
   hmacKey,
+  importHmacKey,
+  type JwtKey,
   signAccessToken,
   type TokenSettings,
   type VerifiedToken,
@@ -18,7 +21,7 @@ import {
 import { readSecretString } from './secrets.ts';
 
 interface Keys {
-  readonly signing: Uint8Array;
+  readonly signing: webcrypto.CryptoKey;
   readonly codes: Uint8Array;
 }
 
@@ -31,9 +34,9 @@ export const tokenSettings: TokenSettings = {
 };
 
 /** Both keys from the secret string (at least 32 bytes). */
-export function deriveKeys(secret: string): Keys {
-  const signing = hmacKey(secret);
-  return { signing, codes: deriveCodeKey(signing) };
+export async function deriveKeys(secret: string): Promise<Keys> {
+  const bytes = hmacKey(secret);
+  return { signing: await importHmacKey(bytes), codes: deriveCodeKey(bytes) };
 }
 
 let keys: Promise<Keys> | undefined;
@@ -47,7 +50,7 @@ function loadKeys(): Promise<Keys> {
 loadKeys().catch(() => undefined);
 
 /** The HS256 key that signs and verifies access tokens. */
-export async function signingKey(): Promise<Uint8Array> {
+export async function signingKey(): Promise<webcrypto.CryptoKey> {
   return (await loadKeys()).signing;
 }
 
@@ -59,7 +62,7 @@ export async function codeKey(): Promise<Uint8Array> {
 /** Issues and verifies access tokens with the signing key and the configured `iss`/`aud`. */
 export class JwtTokenService implements TokenService {
   constructor(
-    private readonly key: () => Promise<Uint8Array> = signingKey,
+    private readonly key: () => Promise<JwtKey> = signingKey,
     private readonly settings: TokenSettings = tokenSettings,
   ) {}
 

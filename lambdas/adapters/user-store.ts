@@ -1,27 +1,16 @@
 /**
- * Users and their presence items: what the `$connect` authorizer reads about a user (one
- * BatchGetItem), and the ways tools make users: `seedVerifiedUser` (the demo users of
- * `npm start`: real accounts with a password) and `createUser` (test users that sign their
- * own tokens). Sign-up, login and the item shapes are in adapters/account-store.ts and
- * domain/accounts.ts.
+ * What the `$connect` authorizer reads about a user: the account and the presence item, in one
+ * BatchGetItem. Sign-up, login and the item shapes are in adapters/account-store.ts and
+ * domain/accounts.ts; the tools that make users (`npm start`, tests, the bench) use
+ * adapters/user-seeder.ts, so the authorizer bundles none of that.
  */
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type SeedUser, seedVerifiedUser } from '../domain/accounts.ts';
-import type { ScryptParams } from '../domain/passwords.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccountReader, AccountSnapshot } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { accountKeys, DynamoAccountStore } from './account-store.ts';
-import { batchGetAll, isAwsError } from './dynamo.ts';
+import { batchGetAll } from './dynamo.ts';
 import { liveConnectionsOf, type PresenceItem, presenceProjection } from './presence-store.ts';
-
-export interface NewUser {
-  readonly userId: string;
-  readonly name: string;
-  readonly username: string;
-  readonly family?: string;
-}
 
 export class DynamoUserStore implements AccountReader {
   constructor(
@@ -29,68 +18,6 @@ export class DynamoUserStore implements AccountReader {
     private readonly usersTable: string = requireEnv(tables.users.envVar),
     private readonly presenceTable: string = requireEnv(tables.presence.envVar),
   ) {}
-
-  /**
-   * Creates a confirmed account without e-mail or password (it cannot log in; its tokens are
-   * signed by the caller), its username guard and its presence item, in one transaction; an
-   * existing user is left as it is. For tests and tools; people sign up through /auth/register.
-   */
-  async createUser(user: NewUser, now: Date = new Date()): Promise<void> {
-    const username = user.username.toLowerCase();
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.usersTable,
-                Item: {
-                  pk: user.userId,
-                  ...user,
-                  username,
-                  registeredAt: now.toISOString(),
-                  emailConfirmedAt: now.toISOString(),
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.usersTable,
-                Item: { pk: accountKeys.usernameGuard(username), userId: user.userId },
-                ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
-                ExpressionAttributeValues: { ':userId': user.userId },
-              },
-            },
-            {
-              Put: {
-                TableName: this.presenceTable,
-                Item: { userId: user.userId, connections: {} },
-                ConditionExpression: 'attribute_not_exists(userId)',
-              },
-            },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (isAwsError(error, 'TransactionCanceledException')) return;
-      throw error;
-    }
-  }
-
-  /**
-   * Creates a verified account with a known password (the demo users of `npm start`), by the
-   * sign-up rules; an existing account with this id is left as it is.
-   * @param passwordParams scrypt parameters, @default the production ones
-   */
-  seedVerifiedUser(
-    user: SeedUser,
-    now: Date = new Date(),
-    passwordParams?: ScryptParams,
-  ): Promise<'created' | 'exists'> {
-    const accounts = new DynamoAccountStore(this.client, this.usersTable, this.presenceTable);
-    return seedVerifiedUser({ accounts, passwordParams }, user, now);
-  }
 
   /** The account and its open connections, in one BatchGetItem. */
   async snapshot(userId: string, now: Date): Promise<AccountSnapshot> {

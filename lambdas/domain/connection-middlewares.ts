@@ -14,8 +14,8 @@
  * read anything else from a middleware: every connect would pay for it.
  */
 import type { VerifiedToken } from '../adapters/jwt.ts';
-import { tokenIsCurrent } from './accounts.ts';
 import type { AccountSnapshot } from './ports.ts';
+import { tokenIsCurrent } from './revocation.ts';
 
 export interface ConnectionContext {
   readonly userId: string;

@@ -1,5 +1,6 @@
 /** Message content rules (DESIGN.md section 3, Limits). */
-import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, type MessageContentValue } from '../protocol.ts';
+import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../limits.ts';
+import type { MessageContentValue } from '../protocol.ts';
 import { BadRequestError, PayloadTooLargeError } from '../shared/errors.ts';
 
 const DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,([A-Za-z0-9+/]+={0,2})$/;

@@ -1,12 +1,7 @@
 /** Direct messages: send, unread backlog, read receipts, history. */
 import { monotonicFactory } from 'ulid';
-import {
-  type ClientToServer,
-  MAX_PAGE_SIZE,
-  type Message,
-  type Page,
-  type ServerReplies,
-} from '../protocol.ts';
+import { MAX_PAGE_SIZE } from '../limits.ts';
+import type { ClientToServer, Message, Page, ServerReplies } from '../protocol.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import { eventFrame } from '../shared/replies.ts';
 import { checkContent } from './content.ts';

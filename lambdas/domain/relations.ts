@@ -8,12 +8,8 @@
  * - Both are capped (`MAX_FOLLOWING`, `MAX_BLOCKS`), because copies of them live on the
  *   user's presence item, which `getLastSeen` reads for 100 users at once.
  */
-import {
-  type ClientToServer,
-  type FollowedUser,
-  MAX_FOLLOWING_PAGE_SIZE,
-  type ServerReplies,
-} from '../protocol.ts';
+import { MAX_FOLLOWING_PAGE_SIZE } from '../limits.ts';
+import type { ClientToServer, FollowedUser, ServerReplies } from '../protocol.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 
 /** The most users one user may follow. */

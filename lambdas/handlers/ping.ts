@@ -1,3 +1,7 @@
-import { route } from '../shared/route.ts';
+/** `ping`: no data (checked without zod, so this function loads no schemas); the server time. */
+import { actionRoute } from '../shared/frames.ts';
+import { emptyData } from '../shared/validation.ts';
 
-export const handler = route('ping', async (_input, { now }) => ({ now: now.toISOString() }));
+export const handler = actionRoute('ping', emptyData, async (_input, { now }) => ({
+  now: now.toISOString(),
+}));

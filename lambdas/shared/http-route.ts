@@ -9,15 +9,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { VerifiedToken } from '../adapters/jwt.ts';
 import type { TokenService } from '../domain/ports.ts';
 import {
-  describeIssues,
   type HttpEndpoint,
   type HttpReplies,
   type HttpRequests,
   httpSchemas,
   httpSuccessStatus,
-} from '../protocol.ts';
+} from '../http-protocol.ts';
 import { BadRequestError, PayloadTooLargeError, toHttpError, UnauthorizedError } from './errors.ts';
 import { logger } from './logger.ts';
+import { describeIssues } from './validation.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 
@@ -69,10 +69,14 @@ export function parseJsonBody(event: Pick<HttpEvent, 'body' | 'isBase64Encoded'>
   }
 }
 
-function validate<E extends HttpEndpoint>(endpoint: E, event: HttpEvent): HttpRequests[E] {
-  const input = httpSchemas[endpoint].safeParse(parseJsonBody(event));
-  if (!input.success) throw new BadRequestError(`Invalid request: ${describeIssues(input.error, 'body')}`);
-  return input.data as HttpRequests[E];
+/** The body's validator for `endpoint`; its schema is built now (when the handler is made, at init). */
+function validatorOf<E extends HttpEndpoint>(endpoint: E): (event: HttpEvent) => HttpRequests[E] {
+  const schema = httpSchemas[endpoint];
+  return (event) => {
+    const input = schema.safeParse(parseJsonBody(event));
+    if (!input.success) throw new BadRequestError(`Invalid request: ${describeIssues(input.error, 'body')}`);
+    return input.data as HttpRequests[E];
+  };
 }
 
 function bearerTokenOf(event: HttpEvent): string {
@@ -113,9 +117,10 @@ export function httpRoute<E extends HttpEndpoint>(
   run: (input: HttpRequests[E], context: HttpContext) => Promise<HttpReplies[E]>,
   options: HttpRouteOptions = {},
 ): HttpHandler {
+  const validate = validatorOf(endpoint);
   return async (event) => {
     try {
-      const input = validate(endpoint, event);
+      const input = validate(event);
       return jsonResult(httpSuccessStatus[endpoint], await run(input, contextOf(event)));
     } catch (error) {
       return httpErrorResult(endpoint, error, options);
@@ -134,11 +139,12 @@ export function bearerRoute<E extends HttpEndpoint>(
   run: (input: HttpRequests[E], context: BearerContext) => Promise<HttpReplies[E]>,
   options: HttpRouteOptions = {},
 ): HttpHandler {
+  const validate = validatorOf(endpoint);
   return async (event) => {
     try {
       const context = contextOf(event);
       const token = await tokens.verify(bearerTokenOf(event), context.now);
-      const input = validate(endpoint, event);
+      const input = validate(event);
       return jsonResult(httpSuccessStatus[endpoint], await run(input, { ...context, token }));
     } catch (error) {
       return httpErrorResult(endpoint, error, { ...options, bearer: true });

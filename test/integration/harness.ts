@@ -25,8 +25,8 @@ export interface Harness {
 export async function startHarness(): Promise<Harness> {
   const stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
   // Imported only now: adapters read the table names the stack just put in the environment.
-  const { DynamoUserStore } = await import('../../lambdas/adapters/user-store.ts');
-  const users = new DynamoUserStore();
+  const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
+  const users = new DynamoUserSeeder();
   const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
   const clients: ParleyClient[] = [];
 

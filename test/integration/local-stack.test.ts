@@ -36,8 +36,8 @@ let aliceToken: string;
 beforeAll(async () => {
   stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
   // Imported after the start: the adapter reads its table names from the stack's environment.
-  const { DynamoUserStore } = await import('../../lambdas/adapters/user-store.ts');
-  await new DynamoUserStore().createUser({ userId: 'alice', name: 'Alice', username: 'alice' });
+  const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
+  await new DynamoUserSeeder().createUser({ userId: 'alice', name: 'Alice', username: 'alice' });
   aliceToken = await signLocalToken('alice');
 }, 60_000);
 

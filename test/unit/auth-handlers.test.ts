@@ -31,8 +31,8 @@ const env = vi.hoisted(() => {
 const secret = 'a-test-secret-that-is-long-enough-for-hs256!';
 mockClient(SecretsManagerClient).on(GetSecretValueCommand).resolves({ SecretString: secret });
 
-import type { HttpEndpoint } from '../../lambdas/protocol.ts';
-import { httpSchemas } from '../../lambdas/protocol.ts';
+import type { HttpEndpoint } from '../../lambdas/http-protocol.ts';
+import { httpSchemas } from '../../lambdas/http-protocol.ts';
 import type { HttpEvent, HttpHandler } from '../../lambdas/shared/http-route.ts';
 
 const { signAccessToken, verifyAccessToken } = await import('../../lambdas/adapters/jwt.ts');
@@ -48,7 +48,7 @@ const handlers: Record<HttpEndpoint, HttpHandler> = {
   logout: (await import('../../lambdas/handlers/auth-logout.ts')).handler,
 };
 
-const keys = deriveKeys(secret);
+const keys = await deriveKeys(secret);
 const settings = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
 const FAST = { logN: 4, r: 8, p: 1 };
 

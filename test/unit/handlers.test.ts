@@ -29,7 +29,11 @@ const env = vi.hoisted(() => {
 import { vi } from 'vitest';
 import { handler as defaultHandler } from '../../lambdas/handlers/default.ts';
 import { handler as getUnread } from '../../lambdas/handlers/get-unread.ts';
+import { handler as ping } from '../../lambdas/handlers/ping.ts';
 import { handler as sendMessage } from '../../lambdas/handlers/send-message.ts';
+import { clientSchemas } from '../../lambdas/protocol.ts';
+import { webSocketRoutes } from '../../lambdas/routes.ts';
+import { describeIssues, emptyData } from '../../lambdas/shared/validation.ts';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket-event.ts';
 
 const farFuture = Math.floor(Date.now() / 1000) + 3600;
@@ -199,4 +203,59 @@ describe('$default handler', () => {
     const reply = replyOf(await defaultHandler(frame({ action: 'fly', requestId: 'q-7' }, '$default')));
     expect(reply.requestId).toBe('q-7');
   });
+  it('lists exactly the actions of the protocol, in its order', async () => {
+    const reply = replyOf(await defaultHandler(frame({ action: 'fly' }, '$default')));
+    expect(reply.error.message).toBe(
+      `Unknown action "fly". Known actions: ${Object.keys(clientSchemas).join(', ')}`,
+    );
+    expect(webSocketRoutes.filter((r) => !r.routeKey.startsWith('$')).map((r) => r.routeKey)).toEqual(
+      Object.keys(clientSchemas),
+    );
+  });
+
+  // The envelope is checked without zod (so that $default loads none), in zod's words.
+  it.each([
+    ['[1,2]', 'frame: Invalid input: expected object, received array'],
+    ['null', 'frame: Invalid input: expected object, received null'],
+    ['{"data":{}}', 'frame.action: Invalid input: expected string, received undefined'],
+    ['{"action":""}', 'frame.action: Too small: expected string to have >=1 characters'],
+    [`{"action":"${'a'.repeat(65)}"}`, 'frame.action: Too big: expected string to have <=64 characters'],
+    [
+      `{"action":7,"requestId":"${'r'.repeat(129)}"}`,
+      'frame.action: Invalid input: expected string, received number; ' +
+        'frame.requestId: Too big: expected string to have <=128 characters',
+    ],
+  ])('words a bad envelope %s as zod does', async (body, issues) => {
+    const reply = replyOf(await defaultHandler(frame(body, '$default')));
+    expect(reply.error.message).toBe(
+      `Frames must look like {"action": "<action>", "requestId": "…", "data": {…}}: ${issues}`,
+    );
+  });
+
+  it("counts an action's length in characters, as zod does", async () => {
+    const reply = replyOf(await defaultHandler(frame({ action: '😀'.repeat(64) }, '$default')));
+    expect(reply.error.message).toContain(`Unknown action "${'😀'.repeat(32)}`);
+  });
+});
+
+describe('ping handler', () => {
+  it('answers the server time', async () => {
+    const reply = replyOf(await ping(frame({ action: 'ping', requestId: 'p' }, 'ping')));
+    expect(reply).toMatchObject({ type: 'reply', action: 'ping', requestId: 'p', ok: true });
+    expect(Date.parse(reply.data.now)).not.toBeNaN();
+  });
+
+  // ping checks its data without zod; the rule and the words are those of clientSchemas.ping.
+  it.each([[{}], [{ a: 1 }], [{ a: 1, b: 2 }], [[]], ['x'], [7], [true], [JSON.parse('{"__proto__":1}')]])(
+    'judges %j as clientSchemas.ping does',
+    async (data) => {
+      const zod = clientSchemas.ping.safeParse(data);
+      const own = emptyData(data);
+      expect(own.success).toBe(zod.success);
+      if (!own.success && !zod.success) expect(describeIssues(own.error)).toBe(describeIssues(zod.error));
+      const reply = replyOf(await ping(frame({ action: 'ping', data }, 'ping')));
+      expect(reply.ok).toBe(zod.success);
+      if (!zod.success) expect(reply.error.message).toBe(`Invalid ping: ${describeIssues(zod.error)}`);
+    },
+  );
 });

@@ -14,8 +14,11 @@ mockClient(SecretsManagerClient)
   .on(GetSecretValueCommand)
   .resolves({ SecretString: 'a-test-secret-that-is-long-enough-for-hs256!' });
 
-const { codeKey, deriveKeys, signingKey } = await import('../../lambdas/adapters/signing-key.ts');
+const { codeKey, deriveKeys, signingKey, tokenSettings } = await import(
+  '../../lambdas/adapters/signing-key.ts'
+);
 
+import { hmacKey, signAccessToken, verifyAccessToken } from '../../lambdas/adapters/jwt.ts';
 import { codeMatches, deriveCodeKey, hashCode, newCode } from '../../lambdas/domain/verification-codes.ts';
 
 const key = new Uint8Array(32).fill(1);
@@ -40,17 +43,21 @@ describe('verification codes', () => {
     expect(codeMatches(key, 'u_1', '123456', 'garbage')).toBe(false);
   });
 
-  it('are hashed with a key derived by HKDF from the JWT secret, not the signing key itself', () => {
-    const keys = deriveKeys('a-test-secret-that-is-long-enough-for-hs256!');
+  it('are hashed with a key derived by HKDF from the JWT secret, not the signing key itself', async () => {
+    const secret = hmacKey('a-test-secret-that-is-long-enough-for-hs256!');
+    const keys = await deriveKeys('a-test-secret-that-is-long-enough-for-hs256!');
     expect(keys.codes).toHaveLength(32);
-    expect(Buffer.from(keys.codes).equals(Buffer.from(keys.signing))).toBe(false);
-    expect(keys.codes).toEqual(deriveCodeKey(keys.signing));
-    expect(deriveKeys('another-test-secret-that-is-long-enough!!').codes).not.toEqual(keys.codes);
+    expect(Buffer.from(keys.codes).equals(Buffer.from(secret))).toBe(false);
+    expect(keys.codes).toEqual(deriveCodeKey(secret));
+    expect((await deriveKeys('another-test-secret-that-is-long-enough!!')).codes).not.toEqual(keys.codes);
   });
 
   it('both keys come from the one secret in Secrets Manager', async () => {
-    const keys = deriveKeys('a-test-secret-that-is-long-enough-for-hs256!');
-    expect(await signingKey()).toEqual(keys.signing);
+    const keys = await deriveKeys('a-test-secret-that-is-long-enough-for-hs256!');
+    // The signing key is a non-extractable CryptoKey: each verifies what the other signed.
+    expect(keys.signing.extractable).toBe(false);
+    const signed = await signAccessToken(await signingKey(), tokenSettings, 'u_1');
+    expect((await verifyAccessToken(keys.signing, tokenSettings, signed)).userId).toBe('u_1');
     expect(await codeKey()).toEqual(keys.codes);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * The HTTP API (`/auth/*`, DESIGN.md section 2): one zod schema per endpoint, the success
+ * status and the answer bodies. Apart from the WebSocket protocol (protocol.ts), so that the
+ * WebSocket functions do not build these schemas, nor the HTTP functions theirs; zod/mini and
+ * built on first read, as in protocol.ts, so each function builds its own endpoint's schema only.
+ */
+import * as z from 'zod/mini';
+import { characters, maxCharacters, personName, username } from './account-fields.ts';
+import {
+  CODE_DIGITS,
+  MAX_AGE,
+  MAX_EMAIL_CHARACTERS,
+  MAX_PASSWORD_CHARACTERS,
+  MIN_AGE,
+  MIN_PASSWORD_CHARACTERS,
+} from './limits.ts';
+import { lazyRecord } from './schema-support.ts';
+
+/** ISO 3166-1 alpha-2 country codes (and XK, Kosovo, which is in common use). */
+export const COUNTRY_CODES: ReadonlySet<string> = new Set(
+  (
+    'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS ' +
+    'BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE ' +
+    'EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM ' +
+    'HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC ' +
+    'LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA ' +
+    'NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW ' +
+    'SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO ' +
+    'TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW'
+  ).split(' '),
+);
+
+/** An e-mail address (ASCII, as zod checks it); it is unique case-insensitively. */
+const emailAddress = () =>
+  z.pipe(
+    z
+      .string()
+      .check(
+        z.trim(),
+        z.maxLength(MAX_EMAIL_CHARACTERS, `must be at most ${MAX_EMAIL_CHARACTERS} characters`),
+      ),
+    z.email({ error: 'must be an e-mail address like name@example.com' }),
+  );
+
+const newPassword = () =>
+  z.string().check(
+    z.refine((value) => characters(value) >= MIN_PASSWORD_CHARACTERS, {
+      error: `must be at least ${MIN_PASSWORD_CHARACTERS} characters`,
+    }),
+    maxCharacters(MAX_PASSWORD_CHARACTERS),
+  );
+
+/** A login password: only its length is checked (any stored password is 8-128 characters). */
+const loginPassword = () =>
+  z.string().check(z.minLength(1, 'is required'), maxCharacters(MAX_PASSWORD_CHARACTERS));
+
+const age = () =>
+  z
+    .number()
+    .check(
+      z.int('must be a whole number'),
+      z.minimum(MIN_AGE, `must be at least ${MIN_AGE}: Parley is not for children`),
+      z.maximum(MAX_AGE, `must be at most ${MAX_AGE}`),
+    );
+
+const country = () =>
+  z.string().check(
+    z.trim(),
+    z.toUpperCase(),
+    z.refine((value) => COUNTRY_CODES.has(value), {
+      error: 'must be an ISO 3166-1 alpha-2 country code like "DZ" or "FR"',
+    }),
+  );
+
+/** A phone number in E.164 form; spaces, dashes, dots and parentheses are dropped first. */
+const phone = () =>
+  z.pipe(
+    z.pipe(
+      z.string().check(z.maxLength(32, 'must be at most 32 characters')),
+      z.transform((value: string) => value.replace(/[\s\-().]/g, '')),
+    ),
+    z.string().check(z.regex(/^\+[1-9][0-9]{6,14}$/, 'must be an international number like +14155550123')),
+  );
+
+const verificationCode = () =>
+  z.string().check(z.trim(), z.regex(/^[0-9]{6}$/, `must be the ${CODE_DIGITS}-digit code from the e-mail`));
+
+export const httpSchemas = lazyRecord({
+  register: () =>
+    z.strictObject({
+      email: emailAddress(),
+      password: newPassword(),
+      name: personName(),
+      username: username(),
+      family: z.optional(personName()),
+      age: z.optional(age()),
+      country: z.optional(country()),
+      phone: z.optional(phone()),
+    }),
+  verify: () => z.strictObject({ email: emailAddress(), code: verificationCode() }),
+  login: () => z.strictObject({ email: emailAddress(), password: loginPassword() }),
+  resend: () => z.strictObject({ email: emailAddress() }),
+  logout: () => z.strictObject({}),
+});
+
+export type HttpEndpoint = keyof typeof httpSchemas;
+/** What the client sends, per endpoint, after validation (trimmed, lowercased where documented). */
+export type HttpRequests = { [E in HttpEndpoint]: z.infer<(typeof httpSchemas)[E]> };
+
+/** The caller's own account, as `verify` and `login` return it (never the password hash). */
+export interface AccountView {
+  userId: string;
+  username: string;
+  name: string;
+  family?: string;
+  email: string;
+  phone?: string;
+  age?: number;
+  country?: string;
+  photo?: string;
+  biography?: string;
+  registeredAt: string;
+  emailConfirmedAt?: string;
+}
+
+/** Successful answer bodies, per endpoint. */
+export interface HttpReplies {
+  register: { codeSent: true };
+  verify: { verified: true; token: string; user: AccountView };
+  login: { token: string; user: AccountView };
+  resend: { codeSent: true };
+  logout: { loggedOut: true };
+}
+
+/** The status of a successful answer, per endpoint (DESIGN.md section 2). */
+export const httpSuccessStatus = {
+  register: 202,
+  verify: 200,
+  login: 200,
+  resend: 202,
+  logout: 200,
+} as const satisfies Record<HttpEndpoint, number>;

@@ -1,0 +1,45 @@
+/**
+ * The protocol's plain rules: id patterns, sizes and the account field limits, as constants.
+ * No zod here, so a module that needs only a limit or a pattern (the authorizer, the domain)
+ * loads none of the schemas; protocol.ts and http-protocol.ts build their schemas from these
+ * and protocol.ts re-exports them.
+ */
+
+/** User ids come from the JWT `sub`; they are opaque but must be safe to use inside keys. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9._@:+-]{1,128}$/;
+
+/** A message id: a 26-character ULID (time-sortable), a dot, and the sender's user id. */
+export const MESSAGE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}\.[A-Za-z0-9._@:+-]{1,128}$/;
+
+/** A story id: a 26-character ULID (time-sortable). */
+export const STORY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export const MAX_TEXT_CHARACTERS = 4000;
+export const MAX_IMAGE_BYTES = 64 * 1024;
+export const MAX_PAGE_SIZE = 100;
+
+export const MAX_LAST_SEEN_IDS = 100;
+/** A page of `getFollowing`: 500 entries stay far below API Gateway's 128 KB message limit. */
+export const MAX_FOLLOWING_PAGE_SIZE = 500;
+export const MAX_BIOGRAPHY_CHARACTERS = 500;
+export const MAX_CAPTION_CHARACTERS = 200;
+
+/** Who may see a user's `lastSeen` and `online` (the first seed's setting); `following`: the users they follow. */
+export const LAST_SEEN_VISIBILITY = ['everyone', 'following', 'nobody'] as const;
+export type LastSeenVisibility = (typeof LAST_SEEN_VISIBILITY)[number];
+
+/** Passwords: 8 to 128 characters (Unicode code points), any characters (OWASP ASVS 5 V6.2). */
+export const MIN_PASSWORD_CHARACTERS = 8;
+export const MAX_PASSWORD_CHARACTERS = 128;
+/** Users younger than this cannot sign up (COPPA; GDPR lets member states ask for 13 to 16). */
+export const MIN_AGE = 13;
+export const MAX_AGE = 120;
+export const MAX_EMAIL_CHARACTERS = 254;
+export const MAX_NAME_CHARACTERS = 64;
+export const CODE_DIGITS = 6;
+
+/**
+ * Usernames: 3-32 characters of a-z, 0-9, `_` and `.`, not starting or ending with `.` and
+ * without `..`. Letters are taken case-insensitively and stored lowercased; each is unique.
+ */
+export const USERNAME_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)*$/;

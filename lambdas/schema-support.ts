@@ -1,0 +1,24 @@
+/**
+ * What the schema modules (protocol.ts, http-protocol.ts, account-fields.ts) share: zod/mini's
+ * English messages, and schemas built on first read, so that each function builds the schema of
+ * its own action or endpoint (at init, when its route is made) and none of the others.
+ */
+import { en } from 'zod/locales';
+import { config } from 'zod/mini';
+
+// zod/mini carries no messages of its own (every issue would read "Invalid input"): these are
+// the English ones full zod sets by default. `zod/locales` is imported by name, so the bundle
+// keeps English only (`z.locales.en()` would bring in every language zod ships).
+config(en());
+
+/** An object whose properties are built on first read, each by its own factory, and kept. */
+export function lazyRecord<T extends Record<string, () => unknown>>(
+  factories: T,
+): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const record = {};
+  for (const [key, build] of Object.entries(factories)) {
+    let value: unknown;
+    Object.defineProperty(record, key, { enumerable: true, get: () => (value ??= build()) });
+  }
+  return record as { readonly [K in keyof T]: ReturnType<T[K]> };
+}
