@@ -84,6 +84,22 @@ export interface RouteFunctionProps {
   readonly logLevel?: string;
 }
 
+/** What the adapters read with: items, batches of items, queries, and transaction condition checks. */
+export const DYNAMODB_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/** What the adapters write with (TransactWriteItems is authorized per item by these). */
+export const DYNAMODB_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
 /**
  * One Lambda function for one entry of the route table, with Parley's function defaults:
  * Node.js 22 on arm64, bundled by the local esbuild as minified ESM with the AWS SDK v3
@@ -190,12 +206,14 @@ export class RouteFunction extends Construct {
       },
     });
 
-    // Grants, derived from the same permissions as the environment above.
+    // Grants, derived from the same permissions as the environment above: the item actions the
+    // adapters use, on the table and its indexes. Not grantReadData(), which also allows Scan
+    // (no request path scans) and stream reads.
     for (const tableId of permissions.read ?? []) {
-      props.tables[tableId].grantReadData(this.role);
+      props.tables[tableId].grant(this.role, ...DYNAMODB_READ_ACTIONS);
     }
     for (const tableId of permissions.write ?? []) {
-      props.tables[tableId].grantReadWriteData(this.role);
+      props.tables[tableId].grant(this.role, ...DYNAMODB_READ_ACTIONS, ...DYNAMODB_WRITE_ACTIONS);
     }
     if (managementApi !== undefined) {
       // Not stage.grantManagementApiAccess(): that grants every method (`{stage}/*/@connections/*`),

@@ -376,6 +376,18 @@ describe('MessengerStack', () => {
       }
     });
 
+    it('never allows Scan or stream reads: only item, batch, query and condition-check actions', () => {
+      for (const { definition, roleId } of allFunctions()) {
+        const actions = statementsOf(roleId)
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('dynamodb:'));
+        expect(
+          actions.filter((a) => /Scan|Stream|GetRecords|GetShardIterator/.test(a)),
+          definition.handler,
+        ).toEqual([]);
+      }
+    });
+
     it('gives a function without table permissions no DynamoDB action at all', () => {
       const tableless = allFunctions().filter(({ definition }) => tablesOf(definition).length === 0);
       expect(tableless.length).toBeGreaterThan(0);
