@@ -41,7 +41,7 @@ import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll, isAwsError } from './dynamo.ts';
+import { batchGetAll, cancellationCodes, isAwsError } from './dynamo.ts';
 
 type Item = Record<string, unknown>;
 
@@ -57,12 +57,6 @@ const MAX_TRANSACTION_ATTEMPTS = 3;
 const FAILURE_ATTRIBUTE = /^f(\d+)$/;
 
 /** The cancellation reason codes of a failed transaction, by item index; undefined for any other error. */
-function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
-  if (!isAwsError(error, 'TransactionCanceledException')) return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.map((reason) => reason.Code);
-}
-
 function ignoreConditionFailure(error: unknown): void {
   if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
 }

@@ -9,9 +9,3 @@ export function requireEnv(name: string): string {
   }
   return value;
 }
-
-/** Reads an optional environment variable, falling back to `fallback`. */
-export function optionalEnv(name: string, fallback: string): string {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : value;
-}
