@@ -34,9 +34,6 @@ interface MessageItem extends Omit<Message, 'messageId' | 'conversationId'> {
   pk: string;
   sk: string;
   unreadFor?: string;
-  /** Only on items stored before the keys stopped being copied. */
-  messageId?: string;
-  conversationId?: string;
 }
 
 function toItem(message: Message): MessageItem {
@@ -45,11 +42,10 @@ function toItem(message: Message): MessageItem {
 }
 
 function toMessage(item: Record<string, unknown>): Message {
-  const { pk, sk, messageId, conversationId, from, to, replyTo, content, sentAt, readAt } =
-    item as unknown as MessageItem;
+  const { pk, sk, from, to, replyTo, content, sentAt, readAt } = item as unknown as MessageItem;
   return {
-    messageId: messageId ?? sk,
-    conversationId: conversationId ?? pk,
+    messageId: sk,
+    conversationId: pk,
     from,
     to,
     replyTo,

@@ -5,7 +5,7 @@
  * `POWERTOOLS_LOG_LEVEL`, `LOG_LEVEL` or `AWS_LAMBDA_LOG_LEVEL` names (default INFO; SILENT
  * turns it off). Debug and info go to stdout, warnings and errors to stderr.
  *
- * It is this small on purpose: Powertools Logger added 23 KB and about 7 ms to every
+ * It is this small on purpose: Powertools Logger added 23 KB and 4-12 ms to every
  * function's cold start for the four methods Parley uses (`npm run bench` measures it).
  */
 
