@@ -1,5 +1,5 @@
 /**
- * The WebSocket protocol (DESIGN.md section 2): one zod schema per client action, keyed by the
+ * The WebSocket protocol (docs/protocol.md): one zod schema per client action, keyed by the
  * action name that API Gateway routes on (`$request.body.action`), and the typed maps of
  * what the client sends and what the server sends back. The HTTP API's schemas are in
  * http-protocol.ts, the plain limits and id patterns in limits.ts (re-exported here).
@@ -101,7 +101,6 @@ export const clientSchemas = lazyRecord({
     }),
   block: () => z.strictObject({ userId: userId() }),
   unblock: () => z.strictObject({ userId: userId() }),
-  // Its function checks `data` without zod (shared/validation.ts, emptyData); this is the same rule.
   ping: () => z.strictObject({}),
   getProfile: () => z.strictObject({ userId: userId() }),
   updateProfile: updateProfileInput,
@@ -126,15 +125,15 @@ export type ClientAction = keyof typeof clientSchemas;
 /** What the client sends, per action (client → server). */
 export type ClientToServer = { [A in ClientAction]: z.infer<(typeof clientSchemas)[A]> };
 
-/**
- * The envelope of every client frame, checked by shared/frames.ts (without zod, so that
- * `$default` loads no schemas).
- */
-export interface ClientFrame {
-  action: string;
-  requestId?: string;
-  data?: unknown;
-}
+/** The envelope of every client frame; other keys are ignored. */
+export const clientFrameSchema = () =>
+  z.object({
+    action: z.string().check(z.minLength(1), z.maxLength(64)),
+    requestId: z.optional(z.string().check(z.maxLength(128))),
+    data: z.optional(z.unknown()),
+  });
+
+export type ClientFrame = z.infer<ReturnType<typeof clientFrameSchema>>;
 
 export interface MessageContentValue {
   text?: string;
@@ -233,6 +232,9 @@ export interface ServerEvents {
 }
 
 export type ServerEventName = keyof ServerEvents;
+
+/** One pushed event, as the domain hands it to the pusher. */
+export type ServerEvent = { [E in ServerEventName]: { event: E; data: ServerEvents[E] } }[ServerEventName];
 
 export interface ReplyFrame {
   type: 'reply';

@@ -1,9 +1,10 @@
 /**
  * THE route table. Every WebSocket route, the authorizer, and what each may touch.
  * The CDK stack builds one function, one route and least-privilege grants per entry; the
- * local gateway dispatches from the same list. Adding a route is one entry here plus one
- * handler file in lambdas/handlers/.
+ * local gateway dispatches from the same list. Adding an action is its schema in protocol.ts,
+ * one entry in `actionRoutes` and one handler file in lambdas/handlers/ (README, "Adding a route").
  */
+import type { ClientAction } from './protocol.ts';
 import type { TableId } from './tables.ts';
 
 export interface Permissions {
@@ -30,7 +31,12 @@ export interface FunctionDefinition {
 export interface WebSocketRouteDefinition extends FunctionDefinition {
   /** API Gateway route key: `$connect`, `$disconnect`, `$default` or an action name. */
   readonly routeKey: string;
+  /** The route sends no reply frame: API Gateway gets no route response for it, and the local gateway sends nothing back. @default false */
+  readonly oneWay?: boolean;
 }
+
+/** An action's route: its route key is the action's name. */
+export type ActionRouteDefinition = Omit<WebSocketRouteDefinition, 'routeKey'>;
 
 /** The `$connect` REQUEST authorizer; identity source: the `token` query string parameter. */
 export const authorizer: FunctionDefinition = {
@@ -39,7 +45,8 @@ export const authorizer: FunctionDefinition = {
   permissions: { read: ['users', 'presence'], jwtSecret: true },
 };
 
-export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
+/** The routes API Gateway itself selects: the connection's life cycle and unknown actions. */
+const lifecycleRoutes: readonly WebSocketRouteDefinition[] = [
   { routeKey: '$connect', handler: 'connect', permissions: { write: ['presence'] } },
   {
     routeKey: '$disconnect',
@@ -48,48 +55,58 @@ export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
     permissions: { write: ['presence', 'random'], manageConnections: true },
   },
   { routeKey: '$default', handler: 'default', permissions: {} },
-  {
-    routeKey: 'sendMessage',
+];
+
+/**
+ * One route per action of the protocol, keyed by the action: the compiler refuses an action
+ * of `clientSchemas` (protocol.ts) without a route here, and a route without a schema.
+ */
+export const actionRoutes = {
+  sendMessage: {
     handler: 'send-message',
     // Blocks come with the two presence items it reads anyway; it never reads relations.
     permissions: { write: ['messages', 'presence'], manageConnections: true },
   },
-  { routeKey: 'getUnread', handler: 'get-unread', permissions: { read: ['messages'] } },
-  {
-    routeKey: 'markRead',
+  getUnread: { handler: 'get-unread', permissions: { read: ['messages'] } },
+  markRead: {
     handler: 'mark-read',
     permissions: { write: ['messages', 'presence'], manageConnections: true },
   },
-  { routeKey: 'getHistory', handler: 'get-history', permissions: { read: ['messages'] } },
+  getHistory: { handler: 'get-history', permissions: { read: ['messages'] } },
   // Follows and blocks are copied onto presence items (getLastSeen and sendMessage read
   // only those); the other user's presence item also proves that they exist.
-  { routeKey: 'block', handler: 'block', permissions: { write: ['relations', 'presence'] } },
-  { routeKey: 'unblock', handler: 'unblock', permissions: { write: ['relations', 'presence'] } },
-  { routeKey: 'ping', handler: 'ping', permissions: {} },
-  { routeKey: 'getProfile', handler: 'get-profile', permissions: { read: ['users', 'presence'] } },
-  { routeKey: 'updateProfile', handler: 'update-profile', permissions: { write: ['users', 'presence'] } },
-  { routeKey: 'getLastSeen', handler: 'get-last-seen', permissions: { read: ['presence'] } },
-  { routeKey: 'follow', handler: 'follow', permissions: { write: ['relations', 'presence'] } },
-  { routeKey: 'unfollow', handler: 'unfollow', permissions: { write: ['relations', 'presence'] } },
-  { routeKey: 'getFollowing', handler: 'get-following', permissions: { read: ['relations'] } },
-  { routeKey: 'postStory', handler: 'post-story', permissions: { write: ['stories'] } },
-  {
-    routeKey: 'getFollowingStories',
-    handler: 'get-following-stories',
-    permissions: { read: ['relations', 'stories'] },
-  },
-  { routeKey: 'getStoryPhoto', handler: 'get-story-photo', permissions: { read: ['stories', 'relations'] } },
-  { routeKey: 'deleteStory', handler: 'delete-story', permissions: { write: ['stories'] } },
-  {
-    routeKey: 'joinRandom',
+  block: { handler: 'block', permissions: { write: ['relations', 'presence'] } },
+  unblock: { handler: 'unblock', permissions: { write: ['relations', 'presence'] } },
+  ping: { handler: 'ping', permissions: {} },
+  getProfile: { handler: 'get-profile', permissions: { read: ['users', 'presence'] } },
+  updateProfile: { handler: 'update-profile', permissions: { write: ['users', 'presence'] } },
+  getLastSeen: { handler: 'get-last-seen', permissions: { read: ['presence'] } },
+  follow: { handler: 'follow', permissions: { write: ['relations', 'presence'] } },
+  unfollow: { handler: 'unfollow', permissions: { write: ['relations', 'presence'] } },
+  getFollowing: { handler: 'get-following', permissions: { read: ['relations'] } },
+  postStory: { handler: 'post-story', permissions: { write: ['stories'] } },
+  getFollowingStories: { handler: 'get-following-stories', permissions: { read: ['relations', 'stories'] } },
+  getStoryPhoto: { handler: 'get-story-photo', permissions: { read: ['stories', 'relations'] } },
+  deleteStory: { handler: 'delete-story', permissions: { write: ['stories'] } },
+  joinRandom: {
     handler: 'join-random',
     permissions: { write: ['random', 'presence'], manageConnections: true },
   },
-  {
-    routeKey: 'leaveRandom',
+  leaveRandom: {
     handler: 'leave-random',
     permissions: { write: ['random', 'presence'], manageConnections: true },
   },
+} as const satisfies Record<ClientAction, ActionRouteDefinition>;
+
+/** Every WebSocket route: the life-cycle routes, then one per action. */
+export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
+  ...lifecycleRoutes,
+  ...Object.entries(actionRoutes).map(
+    ([routeKey, definition]): WebSocketRouteDefinition => ({
+      routeKey,
+      ...definition,
+    }),
+  ),
 ];
 
 export interface HttpRouteDefinition extends FunctionDefinition {

@@ -22,3 +22,19 @@ export function lazyRecord<T extends Record<string, () => unknown>>(
   }
   return record as { readonly [K in keyof T]: ReturnType<T[K]> };
 }
+
+/** The issues of a failed validation, as zod reports them. */
+export interface ValidationIssues {
+  readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[];
+}
+
+/**
+ * Renders a zod error as one sentence a person can act on; paths start at `root`
+ * (`data` for WebSocket frames, `body` for HTTP requests).
+ */
+export function describeIssues(error: ValidationIssues, root = 'data'): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? `${root}.${issue.path.join('.')}` : root}: ${issue.message}`)
+    .join('; ');
+}

@@ -42,6 +42,7 @@ import { requireEnv } from '../shared/env.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { tables } from '../tables.ts';
 import { batchGetAll, cancellationCodes, isAwsError } from './dynamo.ts';
+import { PresenceItems } from './presence-item.ts';
 
 type Item = Record<string, unknown>;
 
@@ -103,27 +104,9 @@ export class DynamoAccountStore implements AccountStore {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly tableName: string = requireEnv(tables.users.envVar),
-    /** Needed only by the functions that confirm accounts (verify, seeding). */
-    private readonly presenceTable?: string,
+    /** Written only by the functions that confirm accounts (verify, seeding): every confirmed account has a presence item. */
+    private readonly presence: PresenceItems = new PresenceItems(),
   ) {}
-
-  /**
-   * The presence item of a confirmed account, created in the confirming transaction: every
-   * confirmed account has one, so `sendMessage` proves a recipient exists by reading it.
-   */
-  private presenceItemOf(userId: string) {
-    if (this.presenceTable === undefined)
-      throw new Error('This account store was built without the presence table');
-    return {
-      Update: {
-        TableName: this.presenceTable,
-        Key: { userId },
-        UpdateExpression: 'SET #connections = if_not_exists(#connections, :none)',
-        ExpressionAttributeNames: { '#connections': 'connections' },
-        ExpressionAttributeValues: { ':none': {} },
-      },
-    };
-  }
 
   /** One consistent BatchGetItem: the e-mail guard, the username guard and the mail log. */
   async signUpState(emailKey: string, usernameKey?: string): Promise<SignUpState> {
@@ -330,7 +313,7 @@ export class DynamoAccountStore implements AccountStore {
                 ExpressionAttributeValues: { ':hash': code.codeHash },
               },
             },
-            this.presenceItemOf(code.userId),
+            this.presence.create(code.userId),
           ],
         }),
       );
@@ -430,7 +413,7 @@ export class DynamoAccountStore implements AccountStore {
             },
             guard(accountKeys.emailGuard(account.email.toLowerCase())),
             guard(accountKeys.usernameGuard(account.username)),
-            this.presenceItemOf(account.userId),
+            this.presence.create(account.userId),
           ],
         }),
       );

@@ -5,6 +5,7 @@
  */
 import type { webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import type { VerifiedToken } from '../domain/ports.ts';
 import { USER_ID_PATTERN } from '../limits.ts';
 import { UnauthorizedError } from '../shared/errors.ts';
 
@@ -18,13 +19,6 @@ const MIN_SECRET_BYTES = 32;
 export interface TokenSettings {
   readonly issuer: string;
   readonly audience: string;
-}
-
-export interface VerifiedToken {
-  readonly userId: string;
-  /** Seconds since the epoch at which the token was issued. */
-  readonly issuedAt: number;
-  readonly expiresAt: number;
 }
 
 /**

@@ -1,11 +1,6 @@
 /**
- * Messages in DynamoDB (see docs/data-model.md):
- * - message: pk = conversationId, sk = messageId, `from`, `to`, `content`, `sentAt`,
- *   `replyTo?`, `readAt?`, and `unreadFor` = recipient until read (the sparse `unread` index:
- *   unreadFor + sk, oldest first). The keys are not stored twice (as `conversationId` and
- *   `messageId`), so that more of a message's text fits in its first 1 KB write unit;
- * - idempotency guard: pk = `dedupe#{from}#{to}#{clientMessageId}`, sk = `-`, holding the
- *   first try's messageId (and conversation, recipient, time), deleted by TTL after 7 days.
+ * Messages and `clientMessageId` guards in the messages table; the key design (conversation
+ * partitions, ULID sort keys, the sparse `unread` index, the guard items): docs/data-model.md.
  */
 import {
   type DynamoDBDocumentClient,
@@ -15,16 +10,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { MessageKey, MessageStore, SaveResult, SendChecks } from '../domain/ports.ts';
+import { clientMessageKey, DEDUPE_WINDOW_SECONDS } from '../domain/conversations.ts';
+import type { MessageKey, MessageStore, SaveResult } from '../domain/ports.ts';
 import type { Message, Page } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll, epochSeconds, isAwsError } from './dynamo.ts';
-import { liveConnectionsOf, type PresenceItem } from './presence-store.ts';
-
-/** How long a retried `clientMessageId` is recognised. */
-export const DEDUPE_WINDOW_SECONDS = 7 * 24 * 60 * 60;
+import { epochSeconds, isAwsError } from './dynamo.ts';
 
 /** What the guard of a `clientMessageId` remembers of the first try. */
 type GuardIdentity = Pick<Message, 'messageId' | 'conversationId' | 'to' | 'replyTo' | 'sentAt'>;
@@ -55,63 +47,26 @@ function toMessage(item: Record<string, unknown>): Message {
   };
 }
 
-/** A `clientMessageId` is the sender's, per recipient: a client may number each conversation on its own. */
 function dedupeKey(from: string, to: string, clientMessageId: string) {
-  return { pk: `dedupe#${from}#${to}#${clientMessageId}`, sk: '-' };
+  return { pk: `dedupe#${clientMessageKey(from, to, clientMessageId)}`, sk: '-' };
 }
 
-const keyOnly = { ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } };
-
-/** What `checkSend` reads of a presence item: the connections, and the `blocks` copy of the user's blocks. */
-const sendCheckProjection = {
-  ProjectionExpression: '#userId, #connections, #blocks',
-  ExpressionAttributeNames: { '#userId': 'userId', '#connections': 'connections', '#blocks': 'blocks' },
-};
-
 export class DynamoMessageStore implements MessageStore {
-  /**
-   * @param presenceTable needed by `checkSend` only, so functions that never send (getUnread,
-   *   getHistory) need no `PRESENCE_TABLE`.
-   */
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly messagesTable: string = requireEnv(tables.messages.envVar),
-    private readonly presenceTable: string | undefined = process.env[tables.presence.envVar] || undefined,
   ) {}
 
-  /**
-   * One BatchGetItem: both users' presence items and, with `replyTo`, the replied-to
-   * message's key. Every account has a presence item, so the recipient's proves the account
-   * exists (without reading a profile that may hold a 64 KB photo); each carries the
-   * connections to push to and the `blocks` set the relation store keeps in step with the
-   * `block#` relations (in the same transactions), so blocks both ways cost no read of
-   * their own: two presence items instead of two presence items and two (usually absent)
-   * relation keys, 1 RRU instead of 2.
-   */
-  async checkSend(
-    query: { from: string; to: string; conversationId: string; replyTo?: string },
-    now: Date,
-  ): Promise<SendChecks> {
-    const { from, to, conversationId, replyTo } = query;
-    const presenceTable = this.presenceTable ?? requireEnv(tables.presence.envVar);
-    const found = await batchGetAll(this.client, {
-      [presenceTable]: {
-        Keys: [...new Set([from, to])].map((userId) => ({ userId })),
-        ...sendCheckProjection,
-      },
-      ...(replyTo
-        ? { [this.messagesTable]: { Keys: [{ pk: conversationId, sk: replyTo }], ...keyOnly } }
-        : {}),
-    });
-    const presence = (found[presenceTable] ?? []) as unknown as PresenceItem[];
-    const sender = presence.find((item) => item.userId === from);
-    const recipient = presence.find((item) => item.userId === to);
-    return {
-      recipientExists: recipient !== undefined,
-      blocked: from !== to && (sender?.blocks?.has(to) === true || recipient?.blocks?.has(from) === true),
-      replyToFound: replyTo === undefined || (found[this.messagesTable] ?? []).length > 0,
-      connections: presence.flatMap((item) => liveConnectionsOf(item, now)),
-    };
+  async exists({ conversationId, messageId }: MessageKey): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.messagesTable,
+        Key: { pk: conversationId, sk: messageId },
+        ProjectionExpression: '#pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+      }),
+    );
+    return Item !== undefined;
   }
 
   /**

@@ -1,95 +1,40 @@
 /**
- * Presence in DynamoDB: one item per user, `{userId, connections: {[connectionId]:
- * {connectedAt, expiresAt}}, lastSeen}`. One read answers both "where do I push" and "is
- * this user online"; entries past `expiresAt` are ignored on read and pruned on disconnect.
- *
- * The item also carries copies that other writes keep in step, in their own transactions:
- * `lastSeenVisibleTo` (updateProfile), the string sets `follows`, `blocks`, `blockedBy`
- * (adapters/relation-store.ts) and `randomConnectionId` (adapters/random-store.ts). With
- * them, `getLastSeen` decides who may see 100 users' last seen from those 100 items alone.
+ * Connections and last seen on the presence item (adapters/presence-item.ts owns its shape):
+ * `$connect` adds an entry, `$disconnect` removes it and sets `lastSeen`, and `getLastSeen`
+ * reads up to 100 items at once. Entries past `expiresAt` are ignored on read and pruned on
+ * disconnect.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ClosedConnection, ConnectionRef, PresenceStore } from '../domain/ports.ts';
+import type { ClosedConnection, PresenceStore } from '../domain/ports.ts';
 import type { LastSeenReader, PresenceFacts } from '../domain/profiles.ts';
-import type { LastSeenVisibility } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
-import { requireEnv } from '../shared/env.ts';
-import { tables } from '../tables.ts';
 import { batchGetAll, epochSeconds, isAwsError } from './dynamo.ts';
-
-interface ConnectionEntry {
-  connectedAt: string;
-  expiresAt: number;
-}
-
-export interface PresenceItem {
-  userId: string;
-  connections?: Record<string, ConnectionEntry>;
-  lastSeen?: string;
-  /** Copied from the account's settings by `updateProfile`; `everyone` when absent. */
-  lastSeenVisibleTo?: LastSeenVisibility;
-  /** Whom the user follows (a copy of their `follow#` relations, kept in the same transactions). */
-  follows?: Set<string>;
-  /** Whom the user blocks (a copy of their `block#` relations). */
-  blocks?: Set<string>;
-  /** Who blocks the user (the other side of those relations). */
-  blockedBy?: Set<string>;
-  /** The connection that holds the user's random chat, if any (a hint for `$disconnect`). */
-  randomConnectionId?: string;
-}
+import {
+  type ConnectionEntry,
+  liveConnectionsOf,
+  type PresenceItem,
+  PresenceItems,
+  presenceFactsOf,
+  presenceProjections,
+} from './presence-item.ts';
 
 /**
  * DynamoDB's answer to an update of `connections.{id}` when the item has no `connections`
  * map; any other ValidationException (an item grown past 400 KB, …) is a real failure.
  */
-function isMissingPath(error: unknown): boolean {
+export function isMissingPath(error: unknown): boolean {
   return isAwsError(error, 'ValidationException') && /document path/i.test((error as Error).message);
 }
-
-/** The connections of a presence item that have not expired by `now`. */
-export function liveConnectionsOf(item: PresenceItem, now: Date): ConnectionRef[] {
-  const nowSeconds = epochSeconds(now);
-  return Object.entries(item.connections ?? {})
-    .filter(([, entry]) => entry.expiresAt > nowSeconds)
-    .map(([connectionId]) => ({ userId: item.userId, connectionId }));
-}
-
-/** What decides whether `viewerId` may see this user's last seen, read from the user's presence item. */
-export function presenceFactsOf(item: PresenceItem, viewerId: string, now: Date): PresenceFacts {
-  return {
-    lastSeen: item.lastSeen,
-    online: liveConnectionsOf(item, now).length > 0,
-    lastSeenVisibleTo: item.lastSeenVisibleTo ?? 'everyone',
-    blocksViewer: item.blocks?.has(viewerId) ?? false,
-    blockedByViewer: item.blockedBy?.has(viewerId) ?? false,
-    followsViewer: item.follows?.has(viewerId) ?? false,
-  };
-}
-
-/** The attributes `presenceFactsOf` needs. */
-export const presenceFactsProjection = {
-  ProjectionExpression: '#userId, #connections, #lastSeen, #visibleTo, #follows, #blocks, #blockedBy',
-  ExpressionAttributeNames: {
-    '#userId': 'userId',
-    '#connections': 'connections',
-    '#lastSeen': 'lastSeen',
-    '#visibleTo': 'lastSeenVisibleTo',
-    '#follows': 'follows',
-    '#blocks': 'blocks',
-    '#blockedBy': 'blockedBy',
-  },
-};
-
-export const presenceProjection = {
-  ProjectionExpression: '#userId, #connections, #lastSeen',
-  ExpressionAttributeNames: { '#userId': 'userId', '#connections': 'connections', '#lastSeen': 'lastSeen' },
-};
 
 export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
-    private readonly tableName: string = requireEnv(tables.presence.envVar),
+    private readonly presence: PresenceItems = new PresenceItems(),
   ) {}
+
+  private get tableName(): string {
+    return this.presence.table;
+  }
 
   async addConnection(
     userId: string,
@@ -173,23 +118,6 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
     return { heldRandomChat: item?.randomConnectionId === connectionId };
   }
 
-  async removeConnection(userId: string, connectionId: string): Promise<void> {
-    await this.update(userId, 'REMOVE #connections.#id', { '#id': connectionId }).catch((error: unknown) => {
-      if (!isMissingPath(error)) throw error;
-    });
-  }
-
-  async liveConnections(userIds: readonly string[], now: Date): Promise<ConnectionRef[]> {
-    const unique = [...new Set(userIds)];
-    if (unique.length === 0) return [];
-    const found = await batchGetAll(this.client, {
-      [this.tableName]: { Keys: unique.map((userId) => ({ userId })), ...presenceProjection },
-    });
-    return (found[this.tableName] ?? []).flatMap((item) =>
-      liveConnectionsOf(item as unknown as PresenceItem, now),
-    );
-  }
-
   /** One BatchGetItem per 100 users (`getLastSeen` asks for 100 at most). */
   async presenceFacts(
     userIds: readonly string[],
@@ -201,7 +129,7 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
       const found = await batchGetAll(this.client, {
         [this.tableName]: {
           Keys: userIds.slice(i, i + 100).map((userId) => ({ userId })),
-          ...presenceFactsProjection,
+          ...presenceProjections.facts,
         },
       });
       for (const item of found[this.tableName] ?? []) {

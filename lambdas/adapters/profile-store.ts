@@ -21,7 +21,7 @@ import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
 import { accountKeys } from './account-store.ts';
 import { batchGetAll, epochSeconds, type TransactItem, transactWrite } from './dynamo.ts';
-import { type PresenceItem, presenceFactsOf, presenceFactsProjection } from './presence-store.ts';
+import { type PresenceItem, PresenceItems, presenceFactsOf, presenceProjections } from './presence-item.ts';
 
 /** The fields of a profile that updateProfile may change, as account item attributes. */
 const PROFILE_FIELDS = ['name', 'family', 'username', 'photo', 'biography', 'lastSeenVisibleTo'] as const;
@@ -52,7 +52,7 @@ export class DynamoProfileStore implements ProfileStore {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly usersTable: string = requireEnv(tables.users.envVar),
-    private readonly presenceTable: string = requireEnv(tables.presence.envVar),
+    private readonly presence: PresenceItems = new PresenceItems(),
   ) {}
 
   /** One BatchGetItem: the account's public attributes and the presence item. */
@@ -65,12 +65,12 @@ export class DynamoProfileStore implements ProfileStore {
     const consistent = options.consistent ?? false;
     const found = await batchGetAll(this.client, {
       [this.usersTable]: { Keys: [{ pk: userId }], ConsistentRead: consistent, ...profileProjection },
-      [this.presenceTable]: { Keys: [{ userId }], ConsistentRead: consistent, ...presenceFactsProjection },
+      [this.presence.table]: { Keys: [{ userId }], ConsistentRead: consistent, ...presenceProjections.facts },
     });
     const account = found[this.usersTable]?.[0];
     // Pending sign-ups have an account item but no profile yet.
     if (account === undefined || account.emailConfirmedAt === undefined) return undefined;
-    const presence = (found[this.presenceTable]?.[0] as PresenceItem | undefined) ?? { userId };
+    const presence = (found[this.presence.table]?.[0] as PresenceItem | undefined) ?? { userId };
     return { profile: toProfile(account), facts: presenceFactsOf(presence, viewerId, now) };
   }
 
@@ -137,14 +137,7 @@ export class DynamoProfileStore implements ProfileStore {
       );
     }
     if (next.lastSeenVisibleTo !== previous.lastSeenVisibleTo) {
-      items.push({
-        Update: {
-          TableName: this.presenceTable,
-          Key: { userId },
-          UpdateExpression: 'SET lastSeenVisibleTo = :visibleTo',
-          ExpressionAttributeValues: { ':visibleTo': next.lastSeenVisibleTo },
-        },
-      });
+      items.push(this.presence.setLastSeenVisibleTo(userId, next.lastSeenVisibleTo));
     }
     const codes = await transactWrite(this.client, items);
     if (codes === undefined) return 'saved';

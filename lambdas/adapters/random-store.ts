@@ -14,6 +14,7 @@ import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
 import { batchGetAll, type TransactItem, transactWrite } from './dynamo.ts';
+import { PresenceItems } from './presence-item.ts';
 
 /** The slot's key; user ids never contain `#`. */
 export const WAITING_SLOT = 'queue#waiting';
@@ -24,7 +25,7 @@ export class DynamoRandomStore implements RandomStore {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly randomTable: string = requireEnv(tables.random.envVar),
-    private readonly presenceTable: string = requireEnv(tables.presence.envVar),
+    private readonly presence: PresenceItems = new PresenceItems(),
   ) {}
 
   /** One strongly consistent BatchGetItem: the session and the slot. */
@@ -85,7 +86,7 @@ export class DynamoRandomStore implements RandomStore {
           ExpressionAttributeValues: { ':now': nowSeconds },
         },
       },
-      this.flag(userId, connectionId),
+      this.presence.flagRandomChat(userId, connectionId),
     ];
     if (stale !== undefined && stale.userId !== userId) {
       items.push({
@@ -149,7 +150,7 @@ export class DynamoRandomStore implements RandomStore {
             ExpressionAttributeValues: { ':now': nowSeconds },
           },
         },
-        this.flag(userId, connectionId, waiting.userId),
+        this.presence.flagRandomChat(userId, connectionId, waiting.userId),
       ],
       1,
     );
@@ -198,13 +199,7 @@ export class DynamoRandomStore implements RandomStore {
             },
           }
         : undefined;
-    const unflag = (user: string): TransactItem => ({
-      Update: {
-        TableName: this.presenceTable,
-        Key: { userId: user },
-        UpdateExpression: 'REMOVE randomConnectionId',
-      },
-    });
+    const unflag = (user: string) => this.presence.unflagRandomChat(user);
     const items =
       other === undefined
         ? [own, unflag(userId)]
@@ -218,23 +213,5 @@ export class DynamoRandomStore implements RandomStore {
       codes = await transactWrite(this.client, [own, unflag(userId)], 1);
     }
     return codes === undefined;
-  }
-
-  /** Sets the presence flag; with a `partnerId`, only if no block stands between the two, either way. */
-  private flag(userId: string, connectionId: string, partnerId?: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.presenceTable,
-        Key: { userId },
-        UpdateExpression: 'SET randomConnectionId = :connection',
-        ...(partnerId === undefined
-          ? { ExpressionAttributeValues: { ':connection': connectionId } }
-          : {
-              ConditionExpression: 'NOT contains(#blocks, :partner) AND NOT contains(#blockedBy, :partner)',
-              ExpressionAttributeNames: { '#blocks': 'blocks', '#blockedBy': 'blockedBy' },
-              ExpressionAttributeValues: { ':connection': connectionId, ':partner': partnerId },
-            }),
-      },
-    };
   }
 }

@@ -14,32 +14,18 @@ import { requireEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';
 import { tables } from '../tables.ts';
 import { isAwsError, type TransactItem, transactWrite } from './dynamo.ts';
+import { ACCOUNT_EXISTS, PresenceItems } from './presence-item.ts';
 
 const FOLLOW = 'follow#';
 const BLOCK = 'block#';
 const FAILED = 'ConditionalCheckFailed';
 
-/**
- * Every confirmed account has a presence item (made when its e-mail is verified), so the
- * other user's small presence item proves the account exists, without reading a profile
- * that may hold a 64 KB photo; pending sign-ups have none.
- */
-const ACCOUNT_EXISTS = 'attribute_exists(userId)';
-
 export class DynamoRelationStore implements RelationStore {
-  /**
-   * @param presenceTable needed by the writes only (the copies, and the presence item that
-   *   proves an account exists), so that `getFollowing` needs no `PRESENCE_TABLE`.
-   */
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly relationsTable: string = requireEnv(tables.relations.envVar),
-    private readonly presenceTable: string | undefined = process.env[tables.presence.envVar] || undefined,
+    private readonly presence: PresenceItems = new PresenceItems(),
   ) {}
-
-  private get presence(): string {
-    return this.presenceTable ?? requireEnv(tables.presence.envVar);
-  }
 
   /**
    * One TransactWriteItems: [0] the other user is an account, [1] they do not block the
@@ -48,20 +34,10 @@ export class DynamoRelationStore implements RelationStore {
    */
   async follow(userId: string, otherId: string, since: Date, maxFollowing: number): Promise<FollowOutcome> {
     const codes = await transactWrite(this.client, [
-      this.accountCheck(otherId),
+      this.presence.accountExists(otherId),
       this.absent(otherId, `${BLOCK}${userId}`),
       this.absent(userId, `${BLOCK}${otherId}`),
-      {
-        Update: {
-          TableName: this.presence,
-          Key: { userId },
-          UpdateExpression: 'ADD #follows :other',
-          ConditionExpression:
-            'attribute_not_exists(#follows) OR size(#follows) < :max OR contains(#follows, :id)',
-          ExpressionAttributeNames: { '#follows': 'follows' },
-          ExpressionAttributeValues: { ':other': new Set([otherId]), ':id': otherId, ':max': maxFollowing },
-        },
-      },
+      this.presence.addFollow(userId, otherId, maxFollowing),
       {
         Update: {
           TableName: this.relationsTable,
@@ -83,7 +59,7 @@ export class DynamoRelationStore implements RelationStore {
   async unfollow(userId: string, otherId: string): Promise<void> {
     const codes = await transactWrite(this.client, [
       { Delete: { TableName: this.relationsTable, Key: { pk: userId, sk: `${FOLLOW}${otherId}` } } },
-      this.removeFromSet(userId, 'follows', otherId),
+      this.presence.removeFromCopy(userId, 'follows', otherId),
     ]);
     if (codes !== undefined) throw new Error(`unfollow was cancelled: ${codes.join(', ')}`);
   }
@@ -128,26 +104,8 @@ export class DynamoRelationStore implements RelationStore {
       },
       { Delete: { TableName: this.relationsTable, Key: { pk: userId, sk: `${FOLLOW}${otherId}` } } },
       { Delete: { TableName: this.relationsTable, Key: { pk: otherId, sk: `${FOLLOW}${userId}` } } },
-      {
-        Update: {
-          TableName: this.presence,
-          Key: { userId },
-          UpdateExpression: 'ADD #blocks :other DELETE #follows :other',
-          ConditionExpression: 'attribute_not_exists(#blocks) OR size(#blocks) < :max',
-          ExpressionAttributeNames: { '#blocks': 'blocks', '#follows': 'follows' },
-          ExpressionAttributeValues: { ':other': new Set([otherId]), ':max': maxBlocks },
-        },
-      },
-      {
-        Update: {
-          TableName: this.presence,
-          Key: { userId: otherId },
-          UpdateExpression: 'ADD #blockedBy :user DELETE #follows :user',
-          ConditionExpression: ACCOUNT_EXISTS,
-          ExpressionAttributeNames: { '#blockedBy': 'blockedBy', '#follows': 'follows' },
-          ExpressionAttributeValues: { ':user': new Set([userId]) },
-        },
-      },
+      this.presence.addBlock(userId, otherId, maxBlocks),
+      this.presence.addBlockedBy(otherId, userId),
     ];
     let codes: (string | undefined)[] | undefined;
     try {
@@ -158,7 +116,7 @@ export class DynamoRelationStore implements RelationStore {
     }
     if (codes?.[4] === 'ValidationError') {
       logger.warn('A presence item is full; the block is written without its blockedBy copy', { otherId });
-      codes = await transactWrite(this.client, [...items.slice(0, 4), this.accountCheck(otherId)]);
+      codes = await transactWrite(this.client, [...items.slice(0, 4), this.presence.accountExists(otherId)]);
     }
     if (codes === undefined) return 'blocked';
     if (codes[4] === FAILED) return 'no-such-user';
@@ -175,18 +133,12 @@ export class DynamoRelationStore implements RelationStore {
   async unblock(userId: string, otherId: string): Promise<void> {
     const items: TransactItem[] = [
       { Delete: { TableName: this.relationsTable, Key: { pk: userId, sk: `${BLOCK}${otherId}` } } },
-      this.removeFromSet(userId, 'blocks', otherId),
-      this.removeFromSet(otherId, 'blockedBy', userId, ACCOUNT_EXISTS),
+      this.presence.removeFromCopy(userId, 'blocks', otherId),
+      this.presence.removeFromCopy(otherId, 'blockedBy', userId, ACCOUNT_EXISTS),
     ];
     let codes = await transactWrite(this.client, items);
     if (codes?.[2] === FAILED) codes = await transactWrite(this.client, items.slice(0, 2));
     if (codes !== undefined) throw new Error(`unblock was cancelled: ${codes.join(', ')}`);
-  }
-
-  private accountCheck(userId: string): TransactItem {
-    return {
-      ConditionCheck: { TableName: this.presence, Key: { userId }, ConditionExpression: ACCOUNT_EXISTS },
-    };
   }
 
   private absent(pk: string, sk: string): TransactItem {
@@ -195,24 +147,6 @@ export class DynamoRelationStore implements RelationStore {
         TableName: this.relationsTable,
         Key: { pk, sk },
         ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
-  }
-
-  private removeFromSet(
-    userId: string,
-    set: 'follows' | 'blocks' | 'blockedBy',
-    member: string,
-    condition?: string,
-  ): TransactItem {
-    return {
-      Update: {
-        TableName: this.presence,
-        Key: { userId },
-        UpdateExpression: 'DELETE #set :member',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { '#set': set },
-        ExpressionAttributeValues: { ':member': new Set([member]) },
       },
     };
   }

@@ -1,7 +1,7 @@
 /**
  * The ways tools make users, outside the sign-up flow: `seedVerifiedUser` (the demo users of
  * `npm start`: real accounts with a password) and `createUser` (test and bench users that sign
- * their own tokens). No function uses this module; it is apart from adapters/user-store.ts so
+ * their own tokens). No function uses this module; it is apart from adapters/account-snapshot.ts so
  * that the authorizer does not bundle the sign-up domain. People sign up through /auth/register.
  */
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +12,7 @@ import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
 import { accountKeys, DynamoAccountStore } from './account-store.ts';
 import { isAwsError } from './dynamo.ts';
+import { PresenceItems } from './presence-item.ts';
 
 export interface NewUser {
   readonly userId: string;
@@ -24,7 +25,7 @@ export class DynamoUserSeeder {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly usersTable: string = requireEnv(tables.users.envVar),
-    private readonly presenceTable: string = requireEnv(tables.presence.envVar),
+    private readonly presence: PresenceItems = new PresenceItems(requireEnv(tables.presence.envVar)),
   ) {}
 
   /**
@@ -59,13 +60,7 @@ export class DynamoUserSeeder {
                 ExpressionAttributeValues: { ':userId': user.userId },
               },
             },
-            {
-              Put: {
-                TableName: this.presenceTable,
-                Item: { userId: user.userId, connections: {} },
-                ConditionExpression: 'attribute_not_exists(userId)',
-              },
-            },
+            this.presence.create(user.userId),
           ],
         }),
       );
@@ -85,7 +80,7 @@ export class DynamoUserSeeder {
     now: Date = new Date(),
     passwordParams?: ScryptParams,
   ): Promise<'created' | 'exists'> {
-    const accounts = new DynamoAccountStore(this.client, this.usersTable, this.presenceTable);
+    const accounts = new DynamoAccountStore(this.client, this.usersTable, this.presence);
     return seedVerifiedUser({ accounts, passwordParams }, user, now);
   }
 }

@@ -13,8 +13,7 @@
  * middlewares ask (DESIGN.md section 4: the authorizer makes at most one request). Do not
  * read anything else from a middleware: every connect would pay for it.
  */
-import type { VerifiedToken } from '../adapters/jwt.ts';
-import type { AccountSnapshot } from './ports.ts';
+import type { AccountSnapshot, VerifiedToken } from './ports.ts';
 import { tokenIsCurrent } from './revocation.ts';
 
 export interface ConnectionContext {

@@ -2,8 +2,7 @@
  * The ports the use cases need. Adapters in lambdas/adapters/ implement them over DynamoDB
  * and the Management API; unit tests implement them with in-memory fakes.
  */
-import type { VerifiedToken } from '../adapters/jwt.ts';
-import type { Message, Page } from '../protocol.ts';
+import type { Message, Page, ServerEvent } from '../protocol.ts';
 
 /** Where a message is stored. */
 export interface MessageKey {
@@ -22,10 +21,6 @@ export interface PresenceStore {
   addConnection(userId: string, connectionId: string, connectedAt: Date, expiresAt: Date): Promise<void>;
   /** Forgets a closed connection and sets the user's `lastSeen`. */
   closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection>;
-  /** Forgets a connection that API Gateway says is gone (410). */
-  removeConnection(userId: string, connectionId: string): Promise<void>;
-  /** The unexpired connections of each user, in one read. */
-  liveConnections(userIds: readonly string[], now: Date): Promise<ConnectionRef[]>;
 }
 
 /** What the write that closed a connection learned about it. */
@@ -34,15 +29,23 @@ export interface ClosedConnection {
   readonly heldRandomChat: boolean;
 }
 
-/** What `sendMessage` must know before it writes, read in one request. */
-export interface SendChecks {
+/** Whether one user may reach another, and where both are connected. */
+export interface Delivery {
   readonly recipientExists: boolean;
   /** Either user blocks the other. */
   readonly blocked: boolean;
-  /** The `replyTo` message exists in this conversation (true when there is no `replyTo`). */
-  readonly replyToFound: boolean;
-  /** The live connections of sender and recipient. */
+  /** The live connections of both users. */
   readonly connections: readonly ConnectionRef[];
+}
+
+/** Who may be pushed to, and on which connections: the one port every route that pushes asks. */
+export interface DeliveryTargets {
+  /** What `from` sending to `to` must know, in one read. */
+  between(from: string, to: string, now: Date): Promise<Delivery>;
+  /** The unexpired connections of these users (at most 100), in one read. */
+  of(userIds: readonly string[], now: Date): Promise<ConnectionRef[]>;
+  /** Forgets a connection that API Gateway says is gone (410). */
+  forget(connection: ConnectionRef): Promise<void>;
 }
 
 export interface SaveResult {
@@ -52,10 +55,8 @@ export interface SaveResult {
 }
 
 export interface MessageStore {
-  checkSend(
-    query: { from: string; to: string; conversationId: string; replyTo?: string },
-    now: Date,
-  ): Promise<SendChecks>;
+  /** Whether the message is stored. */
+  exists(key: MessageKey): Promise<boolean>;
   /** Stores a message; with a `clientMessageId`, at most once per sender and id. */
   save(message: Message, clientMessageId?: string): Promise<SaveResult>;
   /** Unread messages of `userId`, oldest first, after the cursor. */
@@ -68,9 +69,9 @@ export interface MessageStore {
 
 export type PushOutcome = 'sent' | 'gone' | 'failed';
 
-/** Posts a frame to one connection through the Management API. */
+/** Posts an event to one connection through the Management API; the adapter makes the wire frame. */
 export interface Pusher {
-  post(connectionId: string, frame: string): Promise<PushOutcome>;
+  post(connectionId: string, event: ServerEvent): Promise<PushOutcome>;
 }
 
 /** What the `$connect` middlewares may know about the connecting user, read in one request. */
@@ -244,7 +245,15 @@ export interface Mailer {
   pace(): Promise<void>;
 }
 
-/** Access tokens (adapters/signing-key.ts over adapters/jwt.ts). */
+/** What a valid access token says. */
+export interface VerifiedToken {
+  readonly userId: string;
+  /** Seconds since the epoch at which the token was issued. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** Access tokens (adapters/token-service.ts over adapters/jwt.ts). */
 export interface TokenService {
   issue(userId: string, issuedAt: Date): Promise<string>;
   /** @throws UnauthorizedError for any token that does not pass */

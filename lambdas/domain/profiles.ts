@@ -16,6 +16,7 @@ import type {
   ServerReplies,
 } from '../protocol.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';
 
 /** What a user's presence item says about them to one viewer. */
@@ -111,10 +112,10 @@ function profileView(record: ProfileRecord, facts: PresenceFacts, viewerId: stri
 /** A profile; a user who blocks the caller answers NOT_FOUND, exactly like one who does not exist. */
 export async function getProfile(
   store: ProfileStore,
-  viewerId: string,
   input: ClientToServer['getProfile'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['getProfile']> {
+  const { userId: viewerId, now } = caller;
   const found = await store.profile(input.userId, viewerId, now);
   if (found === undefined || (found.facts.blocksViewer && input.userId !== viewerId)) {
     throw new NotFoundError(`There is no user "${input.userId}"`);
@@ -146,10 +147,10 @@ export function applyProfileChanges(
  */
 export async function updateProfile(
   store: ProfileStore,
-  userId: string,
   input: ClientToServer['updateProfile'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['updateProfile']> {
+  const { userId, now } = caller;
   if (typeof input.photo === 'string') checkImage(input.photo, 'photo');
   for (let attempt = 1; attempt <= MAX_SAVE_ATTEMPTS; attempt += 1) {
     const found = await store.profile(userId, userId, now, { consistent: true });
@@ -170,10 +171,10 @@ export async function updateProfile(
  */
 export async function getLastSeen(
   store: LastSeenReader,
-  viewerId: string,
   input: ClientToServer['getLastSeen'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['getLastSeen']> {
+  const { userId: viewerId, now } = caller;
   const userIds = [...new Set(input.userIds)];
   const facts =
     userIds.length === 0

@@ -13,10 +13,11 @@
  * A session lasts as long as its connection could (API Gateway's 2 h + slack): a session past
  * `expiresAt` is over even if its `$disconnect` never came, and a stale waiter is replaced.
  */
-import type { ServerReplies } from '../protocol.ts';
+import type { ClientToServer, ServerReplies } from '../protocol.ts';
 import { ConflictError, RateLimitedError } from '../shared/errors.ts';
-import { eventFrame } from '../shared/replies.ts';
-import { CONNECTION_LIFETIME_MS, CONNECTION_SLACK_MS, type PushDeps, pushToConnections } from './presence.ts';
+import type { ConnectedUser } from './caller.ts';
+import { type PushDeps, pushEvent } from './delivery.ts';
+import { CONNECTION_LIFETIME_MS, CONNECTION_SLACK_MS } from './presence.ts';
 
 /** A user's random chat, joined (or matched) on `connectionId`. */
 export interface RandomSession {
@@ -92,10 +93,10 @@ function stateOf(session: RandomSession): ServerReplies['joinRandom'] {
  */
 export async function joinRandom(
   deps: RandomChatDeps,
-  userId: string,
-  connectionId: string,
-  now: Date,
+  _input: ClientToServer['joinRandom'],
+  caller: ConnectedUser,
 ): Promise<ServerReplies['joinRandom']> {
+  const { userId, connectionId, now } = caller;
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const expiresAt = sessionExpiry(now);
   for (let attempt = 1; attempt <= MAX_JOIN_ATTEMPTS; attempt += 1) {
@@ -133,21 +134,20 @@ export async function joinRandom(
  */
 export async function leaveRandom(
   deps: RandomChatDeps,
-  userId: string,
-  connectionId: string,
-  now: Date,
+  _input: ClientToServer['leaveRandom'],
+  caller: ConnectedUser,
 ): Promise<ServerReplies['leaveRandom']> {
-  await endSession(deps, userId, { notifyExcept: connectionId }, now);
+  await endSession(deps, caller.userId, { notifyExcept: caller.connectionId }, caller.now);
   return {};
 }
 
 /** `$disconnect` of the connection that holds the user's random chat: the chat ends with it. */
 export async function endRandomChatOf(
   deps: RandomChatDeps,
-  userId: string,
-  connectionId: string,
-  now: Date,
+  _input: Record<string, never>,
+  caller: ConnectedUser,
 ): Promise<void> {
+  const { userId, connectionId, now } = caller;
   await endSession(deps, userId, { onlyOn: connectionId, notifyExcept: connectionId }, now);
 }
 
@@ -185,19 +185,19 @@ async function notify(
   now: Date,
   skipConnectionId?: string,
 ) {
-  const connections = (await deps.presence.liveConnections([userId, partnerId], now)).filter(
+  const connections = (await deps.targets.of([userId, partnerId], now)).filter(
     (c) => c.connectionId !== skipConnectionId,
   );
   await Promise.all([
-    pushToConnections(
+    pushEvent(
       deps,
       connections.filter((c) => c.userId === partnerId),
-      eventFrame(event, { partnerId: userId }),
+      { event, data: { partnerId: userId } },
     ),
-    pushToConnections(
+    pushEvent(
       deps,
       connections.filter((c) => c.userId === userId),
-      eventFrame(event, { partnerId }),
+      { event, data: { partnerId } },
     ),
   ]);
 }

@@ -11,6 +11,7 @@
 import { MAX_FOLLOWING_PAGE_SIZE } from '../limits.ts';
 import type { ClientToServer, FollowedUser, ServerReplies } from '../protocol.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
+import type { ConnectedUser } from './caller.ts';
 
 /** The most users one user may follow. */
 export const MAX_FOLLOWING = 1000;
@@ -53,10 +54,10 @@ function notYourself(userId: string, otherId: string, verb: string) {
 
 export async function follow(
   store: RelationStore,
-  userId: string,
   input: ClientToServer['follow'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['follow']> {
+  const { userId, now } = caller;
   notYourself(userId, input.userId, 'follow');
   const outcome = await store.follow(userId, input.userId, now, MAX_FOLLOWING);
   switch (outcome) {
@@ -77,9 +78,10 @@ export async function follow(
 
 export async function unfollow(
   store: RelationStore,
-  userId: string,
   input: ClientToServer['unfollow'],
+  caller: ConnectedUser,
 ): Promise<ServerReplies['unfollow']> {
+  const { userId } = caller;
   notYourself(userId, input.userId, 'unfollow');
   await store.unfollow(userId, input.userId);
   return {};
@@ -88,9 +90,10 @@ export async function unfollow(
 /** Whom the caller follows and since when, by user id, a page at a time. */
 export async function getFollowing(
   store: RelationStore,
-  userId: string,
   input: ClientToServer['getFollowing'],
+  caller: ConnectedUser,
 ): Promise<ServerReplies['getFollowing']> {
+  const { userId } = caller;
   const page = await store.following(userId, input.limit ?? MAX_FOLLOWING_PAGE_SIZE, input.cursor);
   return page.nextCursor === undefined
     ? { following: page.following }
@@ -103,10 +106,10 @@ export async function getFollowing(
  */
 export async function block(
   store: RelationStore,
-  userId: string,
   input: ClientToServer['block'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['block']> {
+  const { userId, now } = caller;
   notYourself(userId, input.userId, 'block');
   const outcome = await store.block(userId, input.userId, now, MAX_BLOCKS);
   if (outcome === 'no-such-user') throw new NotFoundError(`There is no user "${input.userId}"`);
@@ -119,9 +122,10 @@ export async function block(
 /** Removes the caller's block; a block the other user set stays. Idempotent. */
 export async function unblock(
   store: RelationStore,
-  userId: string,
   input: ClientToServer['unblock'],
+  caller: ConnectedUser,
 ): Promise<ServerReplies['unblock']> {
+  const { userId } = caller;
   notYourself(userId, input.userId, 'unblock');
   await store.unblock(userId, input.userId);
   return {};

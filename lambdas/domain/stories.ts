@@ -12,6 +12,7 @@
 import { monotonicFactory } from 'ulid';
 import type { ClientToServer, ServerReplies, StoryGroup, StoryInfo } from '../protocol.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '../shared/errors.ts';
+import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';
 
 export const STORY_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -85,10 +86,10 @@ function isActive(story: Pick<StoryInfo, 'expiresAt'>, now: Date): boolean {
 
 export async function postStory(
   store: StoryStore,
-  ownerId: string,
   input: ClientToServer['postStory'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['postStory']> {
+  const { userId: ownerId, now } = caller;
   checkImage(input.image, 'image');
   const story: StoryInfo = {
     storyId: newStoryId(now),
@@ -117,10 +118,10 @@ export async function postStory(
 /** Deletes one of the caller's stories. Idempotent: an unknown or expired id answers `{}` too. */
 export async function deleteStory(
   store: StoryStore,
-  ownerId: string,
   input: ClientToServer['deleteStory'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['deleteStory']> {
+  const { userId: ownerId, now } = caller;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
     const summary = await store.summary(ownerId);
     const remaining = summary.stories.filter((s) => s.storyId !== input.storyId && isActive(s, now));
@@ -136,10 +137,10 @@ export async function deleteStory(
  */
 export async function getFollowingStories(
   feed: StoryFeed,
-  userId: string,
   input: ClientToServer['getFollowingStories'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['getFollowingStories']> {
+  const { userId, now } = caller;
   const owners = await feed.followedStories(userId);
   const cursor = input.cursor;
   const all = owners
@@ -170,10 +171,10 @@ export async function getFollowingStories(
  */
 export async function getStoryPhoto(
   feed: StoryFeed,
-  viewerId: string,
   input: ClientToServer['getStoryPhoto'],
-  now: Date,
+  caller: ConnectedUser,
 ): Promise<ServerReplies['getStoryPhoto']> {
+  const { userId: viewerId, now } = caller;
   const { story, viewerFollows, blocked } = await feed.photo(input.ownerId, input.storyId, viewerId);
   const mayView = viewerId === input.ownerId || (viewerFollows && !blocked);
   const expired = story === undefined || Date.parse(story.createdAt) + STORY_LIFETIME_MS <= now.getTime();

@@ -1,6 +1,6 @@
 /** POST /auth/login: a token for a confirmed account; the same 401 for every other case. */
 import { DynamoAccountStore } from '../adapters/account-store.ts';
-import { JwtTokenService } from '../adapters/signing-key.ts';
+import { JwtTokenService } from '../adapters/token-service.ts';
 import { login } from '../domain/accounts.ts';
 import { httpRoute } from '../shared/http-route.ts';
 

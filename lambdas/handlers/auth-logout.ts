@@ -1,6 +1,6 @@
 /** POST /auth/logout (Authorization: Bearer): every token issued until now stops working. */
 import { DynamoAccountStore } from '../adapters/account-store.ts';
-import { JwtTokenService } from '../adapters/signing-key.ts';
+import { JwtTokenService } from '../adapters/token-service.ts';
 import { logout } from '../domain/accounts.ts';
 import { bearerRoute } from '../shared/http-route.ts';
 

@@ -1,7 +1,7 @@
 /** POST /auth/resend: a new code for a pending sign-up (202 `{codeSent: true}` whatever the address). */
 import { DynamoAccountStore } from '../adapters/account-store.ts';
 import { SesMailer } from '../adapters/mailer.ts';
-import { codeKey } from '../adapters/signing-key.ts';
+import { codeKey } from '../adapters/token-service.ts';
 import { resend } from '../domain/accounts.ts';
 import { httpRoute } from '../shared/http-route.ts';
 

@@ -5,15 +5,14 @@
  * travels in the authorizer context to every later route of the connection.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { VerifiedToken } from '../adapters/jwt.ts';
-import { JwtTokenService } from '../adapters/signing-key.ts';
-import { DynamoUserStore } from '../adapters/user-store.ts';
+import { DynamoAccountSnapshotReader } from '../adapters/account-snapshot.ts';
+import { JwtTokenService } from '../adapters/token-service.ts';
 import { admitConnection } from '../domain/connection-middlewares.ts';
-import type { AccountSnapshot } from '../domain/ports.ts';
+import type { AccountSnapshot, VerifiedToken } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 
-const accounts = new DynamoUserStore();
-// The signing key is fetched once, during the init phase (adapters/signing-key.ts).
+const accounts = new DynamoAccountSnapshotReader();
+// The signing key is fetched once, during the init phase (adapters/token-service.ts).
 const tokens = new JwtTokenService();
 
 function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string, userId?: string) {

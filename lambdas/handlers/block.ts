@@ -1,7 +1,7 @@
 import { DynamoRelationStore } from '../adapters/relation-store.ts';
 import { block } from '../domain/relations.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const relations = new DynamoRelationStore();
 
-export const handler = route('block', (input, ctx) => block(relations, ctx.userId, input, ctx.now));
+export const handler = route('block', (input, caller) => block(relations, input, caller));

@@ -5,19 +5,26 @@
 import { DynamoPresenceStore } from '../adapters/presence-store.ts';
 import { openConnection } from '../domain/presence.ts';
 import { logger } from '../shared/logger.ts';
-import type { RouteResult } from '../shared/replies.ts';
-import { callerOf, type WebSocketEvent } from '../shared/websocket-event.ts';
+import {
+  callerOf,
+  type RouteResult,
+  type WebSocketEvent,
+  withInvocationKeys,
+} from '../shared/websocket-route.ts';
 
 const presence = new DynamoPresenceStore();
 
 export async function handler(event: WebSocketEvent): Promise<RouteResult> {
   const userId = callerOf(event);
   if (userId === undefined) return { statusCode: 401 };
-  try {
-    await openConnection(presence, userId, event.requestContext.connectionId, new Date());
-    return { statusCode: 200 };
-  } catch (error) {
-    logger.error('Could not record the connection', { error: error as Error });
-    return { statusCode: 500 };
-  }
+  const caller = { userId, connectionId: event.requestContext.connectionId, now: new Date() };
+  return withInvocationKeys(event, async () => {
+    try {
+      await openConnection(presence, {}, caller);
+      return { statusCode: 200 };
+    } catch (error) {
+      logger.error('Could not record the connection', { error: error as Error });
+      return { statusCode: 500 };
+    }
+  });
 }

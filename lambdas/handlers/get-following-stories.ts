@@ -1,9 +1,9 @@
 import { DynamoStoryFeed } from '../adapters/story-store.ts';
 import { getFollowingStories } from '../domain/stories.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const feed = new DynamoStoryFeed();
 
-export const handler = route('getFollowingStories', (input, ctx) =>
-  getFollowingStories(feed, ctx.userId, input, ctx.now),
+export const handler = route('getFollowingStories', (input, caller) =>
+  getFollowingStories(feed, input, caller),
 );

@@ -1,7 +1,7 @@
 import { DynamoRelationStore } from '../adapters/relation-store.ts';
 import { getFollowing } from '../domain/relations.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const relations = new DynamoRelationStore();
 
-export const handler = route('getFollowing', (input, ctx) => getFollowing(relations, ctx.userId, input));
+export const handler = route('getFollowing', (input, caller) => getFollowing(relations, input, caller));

@@ -1,9 +1,7 @@
 import { DynamoPresenceStore } from '../adapters/presence-store.ts';
 import { getLastSeen } from '../domain/profiles.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const presence = new DynamoPresenceStore();
 
-export const handler = route('getLastSeen', (input, ctx) =>
-  getLastSeen(presence, ctx.userId, input, ctx.now),
-);
+export const handler = route('getLastSeen', (input, caller) => getLastSeen(presence, input, caller));

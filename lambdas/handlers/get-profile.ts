@@ -1,7 +1,7 @@
 import { DynamoProfileStore } from '../adapters/profile-store.ts';
 import { getProfile } from '../domain/profiles.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const profiles = new DynamoProfileStore();
 
-export const handler = route('getProfile', (input, ctx) => getProfile(profiles, ctx.userId, input, ctx.now));
+export const handler = route('getProfile', (input, caller) => getProfile(profiles, input, caller));

@@ -1,9 +1,7 @@
 import { DynamoStoryFeed } from '../adapters/story-store.ts';
 import { getStoryPhoto } from '../domain/stories.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const feed = new DynamoStoryFeed();
 
-export const handler = route('getStoryPhoto', (input, ctx) =>
-  getStoryPhoto(feed, ctx.userId, input, ctx.now),
-);
+export const handler = route('getStoryPhoto', (input, caller) => getStoryPhoto(feed, input, caller));

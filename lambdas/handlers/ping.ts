@@ -1,7 +1,4 @@
-/** `ping`: no data (checked without zod, so this function loads no schemas); the server time. */
-import { actionRoute } from '../shared/frames.ts';
-import { emptyData } from '../shared/validation.ts';
+/** `ping`: no data; the server time. */
+import { route } from '../shared/websocket-route.ts';
 
-export const handler = actionRoute('ping', emptyData, async (_input, { now }) => ({
-  now: now.toISOString(),
-}));
+export const handler = route('ping', async (_input, caller) => ({ now: caller.now.toISOString() }));

@@ -1,15 +1,13 @@
+import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
 import { DynamoMessageStore } from '../adapters/message-store.ts';
-import { DynamoPresenceStore } from '../adapters/presence-store.ts';
 import { ManagementApiPusher } from '../adapters/pusher.ts';
 import { sendMessage } from '../domain/messaging.ts';
-import { route } from '../shared/route.ts';
+import { route } from '../shared/websocket-route.ts';
 
 const deps = {
   messages: new DynamoMessageStore(),
-  presence: new DynamoPresenceStore(),
+  targets: new DynamoDeliveryTargets(),
   pusher: new ManagementApiPusher(),
 };
 
-export const handler = route('sendMessage', (input, ctx) =>
-  sendMessage(deps, ctx.userId, ctx.connectionId, input, ctx.now),
-);
+export const handler = route('sendMessage', (input, caller) => sendMessage(deps, input, caller));

@@ -13,14 +13,18 @@ export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-let managementClient: ApiGatewayManagementApiClient | undefined;
+const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 
 /**
- * The Management API client for `endpoint` (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`),
- * built once per process and reused.
+ * The Management API client of `endpoint` (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`),
+ * built once per process and endpoint and reused.
  */
 export function managementApiClient(endpoint: string): ApiGatewayManagementApiClient {
-  // One retry at most: a push that keeps failing is left for getUnread rather than delaying the reply.
-  managementClient ??= new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 2 });
-  return managementClient;
+  let client = managementClients.get(endpoint);
+  if (client === undefined) {
+    // One retry at most: a push that keeps failing is left for getUnread rather than delaying the reply.
+    client = new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 2 });
+    managementClients.set(endpoint, client);
+  }
+  return client;
 }

@@ -6,8 +6,6 @@
  * rate limited, and never internals. Handlers never throw to API Gateway.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { VerifiedToken } from '../adapters/jwt.ts';
-import type { TokenService } from '../domain/ports.ts';
 import {
   type HttpEndpoint,
   type HttpReplies,
@@ -15,9 +13,9 @@ import {
   httpSchemas,
   httpSuccessStatus,
 } from '../http-protocol.ts';
+import { describeIssues } from '../schema-support.ts';
 import { BadRequestError, PayloadTooLargeError, toHttpError, UnauthorizedError } from './errors.ts';
 import { logger } from './logger.ts';
-import { describeIssues } from './validation.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 
@@ -34,9 +32,22 @@ export interface HttpContext {
   readonly sourceIp?: string;
 }
 
+/** What a valid bearer token says (the domain's `VerifiedToken`). */
+export interface BearerToken {
+  readonly userId: string;
+  /** The token's `iat`, epoch seconds. */
+  readonly issuedAt: number;
+}
+
 export interface BearerContext extends HttpContext {
   /** The verified access token of the `Authorization: Bearer` header. */
-  readonly token: VerifiedToken;
+  readonly token: BearerToken;
+}
+
+/** Verifies bearer tokens (the domain's `TokenService`). */
+export interface BearerVerifier {
+  /** @throws UnauthorizedError for any token that does not pass */
+  verify(token: string, now: Date): Promise<BearerToken>;
 }
 
 export interface HttpRouteOptions {
@@ -135,7 +146,7 @@ export function httpRoute<E extends HttpEndpoint>(
  */
 export function bearerRoute<E extends HttpEndpoint>(
   endpoint: E,
-  tokens: Pick<TokenService, 'verify'>,
+  tokens: BearerVerifier,
   run: (input: HttpRequests[E], context: BearerContext) => Promise<HttpReplies[E]>,
   options: HttpRouteOptions = {},
 ): HttpHandler {

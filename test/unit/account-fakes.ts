@@ -3,12 +3,7 @@
  * FakeAccountStore keeps items under the same keys as adapters/account-store.ts and checks
  * the same conditions, so the use cases meet the same refusals they meet in DynamoDB.
  */
-import {
-  hmacKey,
-  signAccessToken,
-  type VerifiedToken,
-  verifyAccessToken,
-} from '../../lambdas/adapters/jwt.ts';
+import { hmacKey, signAccessToken, verifyAccessToken } from '../../lambdas/adapters/jwt.ts';
 import type {
   AccountRecord,
   AccountStore,
@@ -23,6 +18,7 @@ import type {
   StoredCode,
   TokenService,
   UsernameGuard,
+  VerifiedToken,
 } from '../../lambdas/domain/ports.ts';
 import { ServiceUnavailableError } from '../../lambdas/shared/errors.ts';
 

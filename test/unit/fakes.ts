@@ -1,15 +1,17 @@
 /** In-memory implementations of the domain ports, for unit tests of the use cases. */
+import { clientMessageKey } from '../../lambdas/domain/conversations.ts';
 import type {
   ConnectionRef,
+  Delivery,
+  DeliveryTargets,
   MessageKey,
   MessageStore,
   PresenceStore,
   Pusher,
   PushOutcome,
   SaveResult,
-  SendChecks,
 } from '../../lambdas/domain/ports.ts';
-import type { Message, Page } from '../../lambdas/protocol.ts';
+import type { Message, Page, ServerEvent } from '../../lambdas/protocol.ts';
 
 export class FakePresence implements PresenceStore {
   readonly connections = new Map<string, { userId: string; expiresAt: Date }>();
@@ -26,43 +28,54 @@ export class FakePresence implements PresenceStore {
     this.lastSeen.set(userId, lastSeen);
     return { heldRandomChat: this.randomChat.get(userId) === connectionId };
   }
-  async removeConnection(userId: string, connectionId: string) {
-    this.removed.push({ userId, connectionId });
-    this.connections.delete(connectionId);
-  }
-  async liveConnections(userIds: readonly string[], now: Date): Promise<ConnectionRef[]> {
-    return [...this.connections]
-      .filter(([, c]) => userIds.includes(c.userId) && c.expiresAt > now)
-      .map(([connectionId, c]) => ({ userId: c.userId, connectionId }));
-  }
 }
 
-export class FakeMessages implements MessageStore {
+/** Delivery targets over a `FakePresence`, with the users and blocks a test declares. */
+export class FakeDeliveryTargets implements DeliveryTargets {
   readonly users = new Set<string>();
+  /** `blocker>blocked` */
   readonly blocks = new Set<string>();
-  readonly stored = new Map<string, Message & { unread: boolean }>();
-  readonly guards = new Map<string, Message>();
 
   constructor(private readonly presence: FakePresence) {}
 
-  async checkSend(query: { from: string; to: string; conversationId: string; replyTo?: string }, now: Date) {
-    const { from, to, conversationId, replyTo } = query;
-    const reply = replyTo === undefined ? undefined : this.stored.get(replyTo);
-    const checks: SendChecks = {
+  async between(from: string, to: string, now: Date): Promise<Delivery> {
+    return {
       recipientExists: this.users.has(to),
-      blocked: this.blocks.has(`${from}>${to}`) || this.blocks.has(`${to}>${from}`),
-      replyToFound: replyTo === undefined || reply?.conversationId === conversationId,
-      connections: await this.presence.liveConnections([from, to], now),
+      blocked: from !== to && (this.blocks.has(`${from}>${to}`) || this.blocks.has(`${to}>${from}`)),
+      connections: await this.of([from, to], now),
     };
-    return checks;
+  }
+  async of(userIds: readonly string[], now: Date): Promise<ConnectionRef[]> {
+    return [...this.presence.connections]
+      .filter(([, c]) => userIds.includes(c.userId) && c.expiresAt > now)
+      .map(([connectionId, c]) => ({ userId: c.userId, connectionId }));
+  }
+  async forget(connection: ConnectionRef): Promise<void> {
+    this.presence.removed.push(connection);
+    this.presence.connections.delete(connection.connectionId);
+  }
+}
+
+/** Messages in memory, by the adapter's rules (test/contracts/message-store.ts holds both to them). */
+export class FakeMessages implements MessageStore {
+  readonly stored = new Map<string, Message & { unread: boolean }>();
+  readonly guards = new Map<string, Message>();
+
+  async exists(key: MessageKey): Promise<boolean> {
+    return this.stored.get(key.messageId)?.conversationId === key.conversationId;
   }
   async save(message: Message, clientMessageId?: string): Promise<SaveResult> {
-    const guard = clientMessageId === undefined ? undefined : `${message.from}#${clientMessageId}`;
-    const previous = guard === undefined ? undefined : this.guards.get(guard);
-    if (previous) return { message: previous, created: false };
-    if (guard !== undefined) this.guards.set(guard, message);
-    this.stored.set(message.messageId, { ...message, unread: true });
-    return { message, created: true };
+    const guard =
+      clientMessageId === undefined ? undefined : clientMessageKey(message.from, message.to, clientMessageId);
+    const first = (guard === undefined ? undefined : this.guards.get(guard)) ?? message;
+    if (guard !== undefined) this.guards.set(guard, first);
+    const stored = this.stored.get(first.messageId);
+    if (stored !== undefined) {
+      const { unread: _, ...plain } = stored;
+      return { message: plain, created: false };
+    }
+    this.stored.set(first.messageId, { ...first, unread: true });
+    return { message: first, created: true };
   }
   async unread(userId: string, limit: number, after?: string): Promise<Page<Message>> {
     const all = [...this.stored.values()]
@@ -103,8 +116,13 @@ export class FakePusher implements Pusher {
   readonly posts: { connectionId: string; frame: unknown }[] = [];
   readonly outcomes = new Map<string, PushOutcome>();
 
-  async post(connectionId: string, frame: string): Promise<PushOutcome> {
-    this.posts.push({ connectionId, frame: JSON.parse(frame) });
+  async post(connectionId: string, event: ServerEvent): Promise<PushOutcome> {
+    this.posts.push({ connectionId, frame: { type: 'event', ...event } });
     return this.outcomes.get(connectionId) ?? 'sent';
   }
+}
+
+/** A caller of a use case: `userId` on connection `${userId}-phone` (or `connectionId`) at `now`. */
+export function callerAs(userId: string, now: Date = new Date(), connectionId = `${userId}-phone`) {
+  return { userId, connectionId, now };
 }

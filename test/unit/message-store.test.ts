@@ -10,7 +10,6 @@ const dynamo = mockClient(DynamoDBDocumentClient);
 const store = new DynamoMessageStore(
   DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
   'messages',
-  'presence',
 );
 
 const retry: Message = {

@@ -1,16 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  conversationIdOf,
-  getHistory,
-  getUnread,
-  markRead,
-  newMessageId,
-  senderOf,
-  sendMessage,
-} from '../../lambdas/domain/messaging.ts';
+import { directConversation, newMessageId, senderOf } from '../../lambdas/domain/conversations.ts';
+import { getHistory, getUnread, markRead, sendMessage } from '../../lambdas/domain/messaging.ts';
 import { openConnection } from '../../lambdas/domain/presence.ts';
 import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../lambdas/protocol.ts';
-import { FakeMessages, FakePresence, FakePusher } from './fakes.ts';
+import { FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from './fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
 
@@ -18,22 +11,29 @@ describe('messaging use cases', () => {
   let presence: FakePresence;
   let messages: FakeMessages;
   let pusher: FakePusher;
-  let deps: { presence: FakePresence; messages: FakeMessages; pusher: FakePusher };
+  let targets: FakeDeliveryTargets;
+  let deps: { targets: FakeDeliveryTargets; messages: FakeMessages; pusher: FakePusher };
 
   beforeEach(async () => {
     presence = new FakePresence();
-    messages = new FakeMessages(presence);
+    targets = new FakeDeliveryTargets(presence);
+    messages = new FakeMessages();
     pusher = new FakePusher();
-    deps = { presence, messages, pusher };
-    for (const user of ['alice', 'bob', 'carol']) messages.users.add(user);
-    await openConnection(presence, 'alice', 'alice-phone', now);
-    await openConnection(presence, 'alice', 'alice-laptop', now);
-    await openConnection(presence, 'bob', 'bob-phone', now);
-    await openConnection(presence, 'bob', 'bob-tablet', now);
+    deps = { targets, messages, pusher };
+    for (const user of ['alice', 'bob', 'carol']) targets.users.add(user);
+    await openConnection(presence, {}, { userId: 'alice', connectionId: 'alice-phone', now });
+    await openConnection(presence, {}, { userId: 'alice', connectionId: 'alice-laptop', now });
+    await openConnection(presence, {}, { userId: 'bob', connectionId: 'bob-phone', now });
+    await openConnection(presence, {}, { userId: 'bob', connectionId: 'bob-tablet', now });
   });
 
-  const send = (from: string, data: Parameters<typeof sendMessage>[3], connectionId = `${from}-phone`) =>
-    sendMessage(deps, from, connectionId, data, now);
+  const as = (userId: string, at = now, connectionId = `${userId}-phone`) => ({
+    userId,
+    connectionId,
+    now: at,
+  });
+  const send = (from: string, data: Parameters<typeof sendMessage>[1], connectionId = `${from}-phone`) =>
+    sendMessage(deps, data, as(from, now, connectionId));
 
   it('stores the message and pushes it to every recipient device and the sender’s other devices', async () => {
     const { message } = await send('alice', { to: 'bob', content: { text: 'hi' } });
@@ -43,7 +43,7 @@ describe('messaging use cases', () => {
       content: { text: 'hi' },
       sentAt: now.toISOString(),
     });
-    expect(message.conversationId).toBe(conversationIdOf('bob', 'alice'));
+    expect(message.conversationId).toBe(directConversation('bob', 'alice').conversationId);
     expect(messages.stored.has(message.messageId)).toBe(true);
     expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual([
       'alice-laptop',
@@ -97,7 +97,7 @@ describe('messaging use cases', () => {
   });
 
   it('answers FORBIDDEN in both directions of a block and stores or pushes nothing', async () => {
-    messages.blocks.add('bob>alice');
+    targets.blocks.add('bob>alice');
     await expect(send('alice', { to: 'bob', content: { text: 'hi' } })).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
@@ -139,13 +139,13 @@ describe('messaging use cases', () => {
     const { message } = await send('alice', { to: 'bob', content: { text: 'still here' } });
     expect(presence.removed).toEqual([{ userId: 'bob', connectionId: 'bob-tablet' }]);
     expect(presence.connections.has('bob-phone')).toBe(true);
-    const unread = await getUnread(deps, 'bob', {});
+    const unread = await getUnread(deps, {}, as('bob'));
     expect(unread.messages.map((m) => m.messageId)).toEqual([message.messageId]);
   });
 
   it('a failure to forget a gone connection does not fail a send that was stored', async () => {
     pusher.outcomes.set('bob-tablet', 'gone');
-    presence.removeConnection = async () => {
+    targets.forget = async () => {
       throw new Error('DynamoDB is having a bad day');
     };
     const { message } = await send('alice', { to: 'bob', content: { text: 'stored anyway' } });
@@ -154,7 +154,7 @@ describe('messaging use cases', () => {
 
   it('does not push to expired connections', async () => {
     const later = new Date(now.getTime() + 3 * 60 * 60 * 1000);
-    await sendMessage(deps, 'alice', 'x', { to: 'bob', content: { text: 'late' } }, later);
+    await sendMessage(deps, { to: 'bob', content: { text: 'late' } }, as('alice', later, 'x'));
     expect(pusher.posts).toHaveLength(0);
   });
 
@@ -162,16 +162,16 @@ describe('messaging use cases', () => {
     const sent = [];
     for (let i = 0; i < 5; i += 1)
       sent.push((await send('alice', { to: 'bob', content: { text: `m${i}` } })).message);
-    const first = await getUnread(deps, 'bob', { limit: 3 });
+    const first = await getUnread(deps, { limit: 3 }, as('bob'));
     expect(first.messages.map((m) => m.content.text)).toEqual(['m0', 'm1', 'm2']);
-    const second = await getUnread(deps, 'bob', { limit: 3, cursor: first.nextCursor });
+    const second = await getUnread(deps, { limit: 3, cursor: first.nextCursor }, as('bob'));
     expect(second.messages.map((m) => m.content.text)).toEqual(['m3', 'm4']);
     expect(second.nextCursor).toBeUndefined();
 
     pusher.posts.length = 0;
     const ids = sent.map((m) => m.messageId);
-    expect(await markRead(deps, 'bob', { messageIds: ids }, now)).toEqual({ read: 5 });
-    expect((await getUnread(deps, 'bob', {})).messages).toEqual([]);
+    expect(await markRead(deps, { messageIds: ids }, as('bob'))).toEqual({ read: 5 });
+    expect((await getUnread(deps, {}, as('bob'))).messages).toEqual([]);
     expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual(['alice-laptop', 'alice-phone']);
     expect(pusher.posts[0]?.frame).toEqual({
       type: 'event',
@@ -179,22 +179,22 @@ describe('messaging use cases', () => {
       data: { by: 'bob', messageIds: ids, readAt: now.toISOString() },
     });
     // Idempotent, and only the recipient may mark.
-    expect(await markRead(deps, 'bob', { messageIds: ids }, now)).toEqual({ read: 0 });
+    expect(await markRead(deps, { messageIds: ids }, as('bob'))).toEqual({ read: 0 });
   });
 
   it('only the recipient can mark a message read', async () => {
     const { message } = await send('alice', { to: 'bob', content: { text: 'mine' } });
-    expect(await markRead(deps, 'alice', { messageIds: [message.messageId] }, now)).toEqual({ read: 0 });
-    expect(await markRead(deps, 'carol', { messageIds: [message.messageId] }, now)).toEqual({ read: 0 });
-    expect((await getUnread(deps, 'bob', {})).messages).toHaveLength(1);
+    expect(await markRead(deps, { messageIds: [message.messageId] }, as('alice'))).toEqual({ read: 0 });
+    expect(await markRead(deps, { messageIds: [message.messageId] }, as('carol'))).toEqual({ read: 0 });
+    expect((await getUnread(deps, {}, as('bob'))).messages).toHaveLength(1);
   });
 
   it('pages history newest first', async () => {
     for (let i = 0; i < 4; i += 1)
       await send(i % 2 ? 'bob' : 'alice', { to: i % 2 ? 'alice' : 'bob', content: { text: `h${i}` } });
-    const page = await getHistory(deps, 'bob', { with: 'alice', limit: 3 });
+    const page = await getHistory(deps, { with: 'alice', limit: 3 }, as('bob'));
     expect(page.messages.map((m) => m.content.text)).toEqual(['h3', 'h2', 'h1']);
-    const rest = await getHistory(deps, 'bob', { with: 'alice', before: page.nextCursor });
+    const rest = await getHistory(deps, { with: 'alice', before: page.nextCursor }, as('bob'));
     expect(rest.messages.map((m) => m.content.text)).toEqual(['h0']);
   });
 });

@@ -8,6 +8,7 @@ import {
   updateProfile,
 } from '../../lambdas/domain/profiles.ts';
 import { clientSchemas, MAX_IMAGE_BYTES } from '../../lambdas/protocol.ts';
+import { callerAs } from './fakes.ts';
 import { FakeProfiles } from './social-fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
@@ -56,7 +57,7 @@ describe('profile use cases', () => {
   });
 
   it('getProfile answers the public fields and the last seen', async () => {
-    expect(await getProfile(store, 'bob', { userId: 'ann' }, now)).toEqual({
+    expect(await getProfile(store, { userId: 'ann' }, callerAs('bob', now))).toEqual({
       userId: 'ann',
       name: 'ann',
       family: 'Ames',
@@ -69,26 +70,26 @@ describe('profile use cases', () => {
 
   it('shows the owner their setting, and no one else', async () => {
     store.setting('ann', 'nobody');
-    expect(await getProfile(store, 'ann', { userId: 'ann' }, now)).toMatchObject({
+    expect(await getProfile(store, { userId: 'ann' }, callerAs('ann', now))).toMatchObject({
       lastSeen: earlier,
       lastSeenVisibleTo: 'nobody',
     });
-    const seenByBob = await getProfile(store, 'bob', { userId: 'ann' }, now);
+    const seenByBob = await getProfile(store, { userId: 'ann' }, callerAs('bob', now));
     expect(seenByBob.lastSeen).toBeNull();
     expect(seenByBob).not.toHaveProperty('lastSeenVisibleTo');
   });
 
   it('answers NOT_FOUND with one message to a blocked viewer and for an unknown user', async () => {
     store.graph.blocks.add('ann>bob');
-    const blocked = await getProfile(store, 'bob', { userId: 'ann' }, now).catch((e: unknown) => e);
+    const blocked = await getProfile(store, { userId: 'ann' }, callerAs('bob', now)).catch((e: unknown) => e);
     expect(blocked).toMatchObject({ code: 'NOT_FOUND', message: 'There is no user "ann"' });
-    await expect(getProfile(store, 'bob', { userId: 'zed' }, now)).rejects.toMatchObject({
+    await expect(getProfile(store, { userId: 'zed' }, callerAs('bob', now))).rejects.toMatchObject({
       code: 'NOT_FOUND',
       message: 'There is no user "zed"',
     });
     // The blocker sees the profile, without the last seen.
     store.lastSeen.set('bob', earlier);
-    expect(await getProfile(store, 'ann', { userId: 'bob' }, now)).toMatchObject({
+    expect(await getProfile(store, { userId: 'bob' }, callerAs('ann', now))).toMatchObject({
       userId: 'bob',
       lastSeen: null,
     });
@@ -119,9 +120,8 @@ describe('profile use cases', () => {
   it('updateProfile saves and answers the caller’s own profile', async () => {
     const profile = await updateProfile(
       store,
-      'ann',
       { name: 'Ann', username: 'ann.a', lastSeenVisibleTo: 'following' },
-      now,
+      callerAs('ann', now),
     );
     expect(profile).toMatchObject({
       name: 'Ann',
@@ -133,25 +133,25 @@ describe('profile use cases', () => {
   });
 
   it('answers CONFLICT for a taken username and retries a concurrent change', async () => {
-    await expect(updateProfile(store, 'ann', { username: 'bob' }, now)).rejects.toMatchObject({
+    await expect(updateProfile(store, { username: 'bob' }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'CONFLICT',
     });
     store.conflicts = 2;
-    await expect(updateProfile(store, 'ann', { name: 'Annie' }, now)).resolves.toMatchObject({
+    await expect(updateProfile(store, { name: 'Annie' }, callerAs('ann', now))).resolves.toMatchObject({
       name: 'Annie',
     });
     store.conflicts = 3;
-    await expect(updateProfile(store, 'ann', { name: 'Anne' }, now)).rejects.toMatchObject({
+    await expect(updateProfile(store, { name: 'Anne' }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'CONFLICT',
     });
   });
 
   it('checks the photo like a message image before anything is read or saved', async () => {
     const huge = 'A'.repeat(MAX_IMAGE_BYTES + 4);
-    await expect(updateProfile(store, 'ann', { photo: huge }, now)).rejects.toMatchObject({
+    await expect(updateProfile(store, { photo: huge }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
-    await expect(updateProfile(store, 'ann', { photo: 'not base64!' }, now)).rejects.toMatchObject({
+    await expect(updateProfile(store, { photo: 'not base64!' }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
     expect(store.saves).toEqual([]);
@@ -165,7 +165,7 @@ describe('profile use cases', () => {
     store.online.add('cat');
     store.graph.follows.set('cat>bob', earlier);
     expect(
-      await getLastSeen(store, 'bob', { userIds: ['cat', 'dan', 'eve', 'ann', 'zed', 'cat'] }, now),
+      await getLastSeen(store, { userIds: ['cat', 'dan', 'eve', 'ann', 'zed', 'cat'] }, callerAs('bob', now)),
     ).toEqual({
       lastSeen: [
         { userId: 'cat', lastSeen: earlier, online: true },
@@ -175,7 +175,7 @@ describe('profile use cases', () => {
         { userId: 'zed', lastSeen: null, online: false },
       ],
     });
-    expect(await getLastSeen(store, 'bob', { userIds: [] }, now)).toEqual({ lastSeen: [] });
+    expect(await getLastSeen(store, { userIds: [] }, callerAs('bob', now))).toEqual({ lastSeen: [] });
   });
 });
 

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PresenceItems } from '../../lambdas/adapters/presence-item.ts';
 import { DynamoPresenceStore } from '../../lambdas/adapters/presence-store.ts';
 import { openConnection } from '../../lambdas/domain/presence.ts';
 import {
@@ -10,7 +11,7 @@ import {
   leaveRandom,
   type RandomSession,
 } from '../../lambdas/domain/random-chat.ts';
-import { FakePresence, FakePusher } from './fakes.ts';
+import { callerAs, FakeDeliveryTargets, FakePresence, FakePusher } from './fakes.ts';
 import { FakeRandom } from './social-fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
@@ -20,23 +21,28 @@ describe('random chat use cases', () => {
   let random: FakeRandom;
   let presence: FakePresence;
   let pusher: FakePusher;
-  let deps: { random: FakeRandom; presence: FakePresence; pusher: FakePusher };
+  let deps: { random: FakeRandom; targets: FakeDeliveryTargets; pusher: FakePusher };
 
   beforeEach(async () => {
     random = new FakeRandom();
     presence = new FakePresence();
     pusher = new FakePusher();
-    deps = { random, presence, pusher };
-    for (const user of ['ann', 'bob', 'cat']) await openConnection(presence, user, `${user}-phone`, now);
-    await openConnection(presence, 'ann', 'ann-laptop', now);
+    deps = { random, targets: new FakeDeliveryTargets(presence), pusher };
+    for (const user of ['ann', 'bob', 'cat']) await openConnection(presence, {}, callerAs(user, now));
+    await openConnection(presence, {}, callerAs('ann', now, 'ann-laptop'));
   });
 
   const events = () => pusher.posts.map((p) => [p.connectionId, p.frame]);
 
   it('queues the first joiner and pairs the second; every device of both hears of it', async () => {
-    expect(await joinRandom(deps, 'ann', 'ann-phone', now)).toEqual({ status: 'waiting' });
+    expect(await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now })).toEqual({
+      status: 'waiting',
+    });
     expect(pusher.posts).toEqual([]);
-    expect(await joinRandom(deps, 'bob', 'bob-phone', now)).toEqual({ status: 'matched', partnerId: 'ann' });
+    expect(await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({
+      status: 'matched',
+      partnerId: 'ann',
+    });
     const matched = (partnerId: string) => ({ type: 'event', event: 'randomMatched', data: { partnerId } });
     expect(events()).toEqual(
       expect.arrayContaining([
@@ -56,20 +62,33 @@ describe('random chat use cases', () => {
   });
 
   it('is idempotent: a user in a random chat gets its state back, whatever the device', async () => {
-    await joinRandom(deps, 'ann', 'ann-phone', now);
-    expect(await joinRandom(deps, 'ann', 'ann-laptop', now)).toEqual({ status: 'waiting' });
-    await joinRandom(deps, 'bob', 'bob-phone', now);
+    await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
+    expect(await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-laptop', now })).toEqual({
+      status: 'waiting',
+    });
+    await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now });
     pusher.posts.length = 0;
-    expect(await joinRandom(deps, 'ann', 'ann-laptop', now)).toEqual({ status: 'matched', partnerId: 'bob' });
-    expect(await joinRandom(deps, 'bob', 'bob-phone', now)).toEqual({ status: 'matched', partnerId: 'ann' });
+    expect(await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-laptop', now })).toEqual({
+      status: 'matched',
+      partnerId: 'bob',
+    });
+    expect(await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({
+      status: 'matched',
+      partnerId: 'ann',
+    });
     expect(pusher.posts).toEqual([]);
   });
 
   it('never pairs across a block', async () => {
     random.graph.blocks.add('ann>bob');
-    await joinRandom(deps, 'ann', 'ann-phone', now);
-    await expect(joinRandom(deps, 'bob', 'bob-phone', now)).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(await joinRandom(deps, 'cat', 'cat-phone', now)).toEqual({ status: 'matched', partnerId: 'ann' });
+    await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
+    await expect(
+      joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await joinRandom(deps, {}, { userId: 'cat', connectionId: 'cat-phone', now })).toEqual({
+      status: 'matched',
+      partnerId: 'ann',
+    });
   });
 
   it('replaces a waiter whose session outlived any connection, and ignores a stale own session', async () => {
@@ -81,16 +100,21 @@ describe('random chat use cases', () => {
     };
     random.sessions.set('ann', stale);
     random.slot = { userId: 'ann', connectionId: 'old', expiresAt: nowSeconds - 1 };
-    expect(await joinRandom(deps, 'bob', 'bob-phone', now)).toEqual({ status: 'waiting' });
+    expect(await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({
+      status: 'waiting',
+    });
     expect(random.sessions.has('ann')).toBe(false);
-    expect(await joinRandom(deps, 'ann', 'ann-phone', now)).toEqual({ status: 'matched', partnerId: 'bob' });
+    expect(await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now })).toEqual({
+      status: 'matched',
+      partnerId: 'bob',
+    });
   });
 
   it('leaveRandom ends the pair and tells the partner’s devices and the leaver’s other ones', async () => {
-    await joinRandom(deps, 'ann', 'ann-phone', now);
-    await joinRandom(deps, 'bob', 'bob-phone', now);
+    await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
+    await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now });
     pusher.posts.length = 0;
-    expect(await leaveRandom(deps, 'bob', 'bob-phone', now)).toEqual({});
+    expect(await leaveRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({});
     expect(events()).toEqual(
       expect.arrayContaining([
         ['ann-phone', { type: 'event', event: 'randomEnded', data: { partnerId: 'bob' } }],
@@ -99,24 +123,26 @@ describe('random chat use cases', () => {
     );
     expect(pusher.posts).toHaveLength(2);
     expect(random.sessions.size).toBe(0);
-    expect(await leaveRandom(deps, 'bob', 'bob-phone', now)).toEqual({});
+    expect(await leaveRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({});
   });
 
   it('leaving the queue tells no one and frees the slot', async () => {
-    await joinRandom(deps, 'ann', 'ann-phone', now);
-    await leaveRandom(deps, 'ann', 'ann-laptop', now);
+    await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
+    await leaveRandom(deps, {}, { userId: 'ann', connectionId: 'ann-laptop', now });
     expect(random.slot).toBeUndefined();
     expect(pusher.posts).toEqual([]);
-    expect(await joinRandom(deps, 'bob', 'bob-phone', now)).toEqual({ status: 'waiting' });
+    expect(await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now })).toEqual({
+      status: 'waiting',
+    });
   });
 
   it('a disconnect ends the chat only if it closes the connection that holds it', async () => {
-    await joinRandom(deps, 'ann', 'ann-phone', now);
-    await joinRandom(deps, 'bob', 'bob-phone', now);
+    await joinRandom(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
+    await joinRandom(deps, {}, { userId: 'bob', connectionId: 'bob-phone', now });
     pusher.posts.length = 0;
-    await endRandomChatOf(deps, 'ann', 'ann-laptop', now);
+    await endRandomChatOf(deps, {}, { userId: 'ann', connectionId: 'ann-laptop', now });
     expect(random.sessions.size).toBe(2);
-    await endRandomChatOf(deps, 'ann', 'ann-phone', now);
+    await endRandomChatOf(deps, {}, { userId: 'ann', connectionId: 'ann-phone', now });
     expect(random.sessions.size).toBe(0);
     expect(events()).toEqual([
       ['bob-phone', { type: 'event', event: 'randomEnded', data: { partnerId: 'ann' } }],
@@ -129,7 +155,7 @@ describe('the presence item tells $disconnect whether the connection holds the r
   const dynamo = mockClient(DynamoDBDocumentClient);
   const store = new DynamoPresenceStore(
     DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
-    'presence-t',
+    new PresenceItems('presence-t'),
   );
   beforeEach(() => dynamo.reset());
 

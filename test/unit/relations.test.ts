@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PresenceItems } from '../../lambdas/adapters/presence-item.ts';
 import { DynamoRelationStore } from '../../lambdas/adapters/relation-store.ts';
 import {
   block,
@@ -12,6 +13,7 @@ import {
   unblock,
   unfollow,
 } from '../../lambdas/domain/relations.ts';
+import { callerAs } from './fakes.ts';
 import { FakeRelations } from './social-fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
@@ -25,33 +27,45 @@ describe('relation use cases', () => {
   });
 
   it('follows idempotently, keeping the first since', async () => {
-    await follow(store, 'ann', { userId: 'bob' }, now);
-    await follow(store, 'ann', { userId: 'bob' }, new Date('2027-01-01T00:00:00Z'));
-    expect(await getFollowing(store, 'ann', {})).toEqual({
+    await follow(store, { userId: 'bob' }, callerAs('ann', now));
+    await follow(store, { userId: 'bob' }, callerAs('ann', new Date('2027-01-01T00:00:00Z')));
+    expect(await getFollowing(store, {}, callerAs('ann'))).toEqual({
       following: [{ userId: 'bob', since: now.toISOString() }],
     });
-    await unfollow(store, 'ann', { userId: 'bob' });
-    await unfollow(store, 'ann', { userId: 'bob' });
-    expect(await getFollowing(store, 'ann', {})).toEqual({ following: [] });
+    await unfollow(store, { userId: 'bob' }, callerAs('ann'));
+    await unfollow(store, { userId: 'bob' }, callerAs('ann'));
+    expect(await getFollowing(store, {}, callerAs('ann'))).toEqual({ following: [] });
   });
 
   it('maps every refusal to its error', async () => {
-    await expect(follow(store, 'ann', { userId: 'ann' }, now)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(follow(store, 'ann', { userId: 'zed' }, now)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(follow(store, { userId: 'ann' }, callerAs('ann', now))).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(follow(store, { userId: 'zed' }, callerAs('ann', now))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     store.graph.blocks.add('bob>ann');
-    await expect(follow(store, 'ann', { userId: 'bob' }, now)).rejects.toMatchObject({
+    await expect(follow(store, { userId: 'bob' }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: 'You cannot follow this user',
     });
     store.graph.blocks.add('ann>cat');
-    await expect(follow(store, 'ann', { userId: 'cat' }, now)).rejects.toMatchObject({
+    await expect(follow(store, { userId: 'cat' }, callerAs('ann', now))).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: expect.stringMatching(/unblock/),
     });
-    await expect(unfollow(store, 'ann', { userId: 'ann' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(block(store, 'ann', { userId: 'ann' }, now)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(block(store, 'ann', { userId: 'zed' }, now)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(unblock(store, 'ann', { userId: 'ann' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(unfollow(store, { userId: 'ann' }, callerAs('ann'))).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(block(store, { userId: 'ann' }, callerAs('ann', now))).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(block(store, { userId: 'zed' }, callerAs('ann', now))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(unblock(store, { userId: 'ann' }, callerAs('ann'))).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('caps following and blocking', async () => {
@@ -60,28 +74,32 @@ describe('relation use cases', () => {
       store.users.add(other);
       store.graph.follows.set(`ann>${other}`, now.toISOString());
     }
-    await expect(follow(store, 'ann', { userId: 'bob' }, now)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(follow(store, { userId: 'bob' }, callerAs('ann', now))).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
     // Following someone already followed is still fine at the cap.
-    await expect(follow(store, 'ann', { userId: 'u0' }, now)).resolves.toEqual({});
+    await expect(follow(store, { userId: 'u0' }, callerAs('ann', now))).resolves.toEqual({});
     for (const other of others.slice(0, MAX_BLOCKS)) store.graph.blocks.add(`bob>${other}`);
-    await expect(block(store, 'bob', { userId: 'cat' }, now)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(block(store, { userId: 'cat' }, callerAs('bob', now))).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
   });
 
   it('a block removes the follows both ways', async () => {
-    await follow(store, 'ann', { userId: 'bob' }, now);
-    await follow(store, 'bob', { userId: 'ann' }, now);
-    await block(store, 'bob', { userId: 'ann' }, now);
-    expect((await getFollowing(store, 'ann', {})).following).toEqual([]);
-    expect((await getFollowing(store, 'bob', {})).following).toEqual([]);
-    await unblock(store, 'bob', { userId: 'ann' });
-    expect((await getFollowing(store, 'bob', {})).following).toEqual([]);
+    await follow(store, { userId: 'bob' }, callerAs('ann', now));
+    await follow(store, { userId: 'ann' }, callerAs('bob', now));
+    await block(store, { userId: 'ann' }, callerAs('bob', now));
+    expect((await getFollowing(store, {}, callerAs('ann'))).following).toEqual([]);
+    expect((await getFollowing(store, {}, callerAs('bob'))).following).toEqual([]);
+    await unblock(store, { userId: 'ann' }, callerAs('bob'));
+    expect((await getFollowing(store, {}, callerAs('bob'))).following).toEqual([]);
   });
 
   it('pages getFollowing by user id', async () => {
-    for (const user of ['bob', 'cat']) await follow(store, 'ann', { userId: user }, now);
-    const page = await getFollowing(store, 'ann', { limit: 1 });
+    for (const user of ['bob', 'cat']) await follow(store, { userId: user }, callerAs('ann', now));
+    const page = await getFollowing(store, { limit: 1 }, callerAs('ann'));
     expect(page).toEqual({ following: [{ userId: 'bob', since: now.toISOString() }], nextCursor: 'bob' });
-    expect(await getFollowing(store, 'ann', { cursor: 'bob' })).toEqual({
+    expect(await getFollowing(store, { cursor: 'bob' }, callerAs('ann'))).toEqual({
       following: [{ userId: 'cat', since: now.toISOString() }],
     });
   });
@@ -92,7 +110,7 @@ describe('DynamoRelationStore over the AWS SDK', () => {
   const store = new DynamoRelationStore(
     DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
     'relations-t',
-    'presence-t',
+    new PresenceItems('presence-t'),
   );
   const itemsOf = (call: number) =>
     dynamo.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];

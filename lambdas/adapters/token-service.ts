@@ -6,7 +6,7 @@
  * Used by the `$connect` authorizer and the `/auth/*` handlers.
  */
 import type { webcrypto } from 'node:crypto';
-import type { TokenService } from '../domain/ports.ts';
+import type { TokenService, VerifiedToken } from '../domain/ports.ts';
 import { deriveCodeKey } from '../domain/verification-codes.ts';
 import { requireEnv } from '../shared/env.ts';
 import {
@@ -15,7 +15,6 @@ import {
   type JwtKey,
   signAccessToken,
   type TokenSettings,
-  type VerifiedToken,
   verifyAccessToken,
 } from './jwt.ts';
 import { readSecretString } from './secrets.ts';
