@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
+import type { FunctionDefinition } from '../../lambdas/routes.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './config.ts';
+import type { LocalMetrics } from './metrics.ts';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -77,4 +79,42 @@ export function lambdaContext(handler: string, timeoutMs: number, memoryMb = 256
     fail: unsupported,
     succeed: unsupported,
   };
+}
+
+/** One invocation of a function of the route table, as the local gateway and HTTP API make it. */
+export interface RecordedInvocation {
+  readonly definition: FunctionDefinition;
+  /** The route key the metrics record it under (`$authorizer` for the authorizer). */
+  readonly routeKey: string;
+  /** '' outside a WebSocket connection. */
+  readonly connectionId: string;
+  /** API Gateway's `requestContext.requestId`. */
+  readonly requestId: string;
+  readonly event: unknown;
+  /** What `context.getRemainingTimeInMillis()` counts down from. */
+  readonly timeoutMs: number;
+  readonly metrics: LocalMetrics;
+  /** @default loadHandler */
+  readonly load?: (name: string) => Promise<LambdaHandler>;
+}
+
+/** Loads and runs the handler as one recorded invocation; `context.awsRequestId` is its invocation id. */
+export function invokeRecorded(invocation: RecordedInvocation): {
+  readonly result: Promise<unknown>;
+  readonly context: Context;
+} {
+  const { definition, event } = invocation;
+  const load = invocation.load ?? loadHandler;
+  const context = lambdaContext(definition.handler, invocation.timeoutMs, definition.memoryMb);
+  const result = invocation.metrics.record(
+    {
+      invocationId: context.awsRequestId,
+      routeKey: invocation.routeKey,
+      connectionId: invocation.connectionId,
+      requestId: invocation.requestId,
+      handler: definition.handler,
+    },
+    async () => (await load(definition.handler))(event, context),
+  );
+  return { result, context };
 }

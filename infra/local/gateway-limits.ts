@@ -1,0 +1,85 @@
+/**
+ * API Gateway's WebSocket limits, as the local gateway keeps them: 128 KB messages, the
+ * 10-minute idle timeout, the 2-hour maximum connection duration and the 29-second
+ * integration timeout.
+ */
+import type { WebSocket } from 'ws';
+import type { Connection } from './gateway-connection.ts';
+
+/** API Gateway's maximum WebSocket message size. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** API Gateway closes a connection without inbound traffic for this long. */
+export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/** API Gateway closes every connection after this long. */
+export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+/** API Gateway's integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
+/** The close code of a connection the gateway ends: idle, too old, or the gateway stopping. */
+export const GOING_AWAY = 1001;
+/** The close code of a message over the size limit. */
+export const MESSAGE_TOO_BIG = 1009;
+
+/** The limits one gateway applies. */
+export interface GatewayLimits {
+  readonly maxMessageBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnectionMs: number;
+  readonly integrationTimeoutMs: number;
+}
+
+/** The given limits, API Gateway's for the others. */
+export function gatewayLimits(given: Partial<GatewayLimits>): GatewayLimits {
+  return {
+    maxMessageBytes: given.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+    idleTimeoutMs: given.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+    maxConnectionMs: given.maxConnectionMs ?? MAX_CONNECTION_MS,
+    integrationTimeoutMs: given.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS,
+  };
+}
+
+/** Whether a message is over the size limit. */
+export function exceedsMessageLimit(message: string | Buffer, limits: GatewayLimits): boolean {
+  return Buffer.byteLength(message) > limits.maxMessageBytes;
+}
+
+/** Starts the idle and maximum-duration clocks of a newly open connection. */
+export function startConnectionClocks(connection: Connection, ws: WebSocket, limits: GatewayLimits): void {
+  connection.idleTimer = setTimeout(() => ws.close(GOING_AWAY, 'Going away'), limits.idleTimeoutMs);
+  connection.maxTimer = setTimeout(() => ws.close(GOING_AWAY, 'Going away'), limits.maxConnectionMs);
+}
+
+/** Inbound traffic: the connection is active now, and its idle clock starts over. */
+export function touch(connection: Connection): void {
+  connection.lastActiveAt = Date.now();
+  connection.idleTimer?.refresh();
+}
+
+export function stopConnectionClocks(connection: Connection): void {
+  clearTimeout(connection.idleTimer);
+  clearTimeout(connection.maxTimer);
+}
+
+/** A handler ran past the integration timeout. */
+export class IntegrationTimeout extends Error {
+  override readonly name = 'IntegrationTimeout';
+}
+
+/**
+ * `invocation`'s result, or an IntegrationTimeout after `timeoutMs`. The handler itself runs on,
+ * as a Lambda function does after API Gateway has given up on it.
+ */
+export async function withinIntegrationTimeout<T>(
+  invocation: Promise<T>,
+  timeoutMs: number,
+  routeKey: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IntegrationTimeout(`${routeKey} timed out`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([invocation, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
