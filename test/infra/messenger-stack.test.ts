@@ -18,9 +18,11 @@ import {
 } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tableList, tables } from '../../lambdas/tables.ts';
 
-/** Skips esbuild for the extra apps that only check configuration (CDK's own context key). */
+/**
+ * Skips esbuild (CDK's own context key): these tests check the template, and bundling is
+ * checked once, for one function, in bundling.test.ts.
+ */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const BUNDLING_TIMEOUT_MS = 180_000;
 /** The SES sender `cdk synth` gets from cdk.json (the CLI passes cdk.json's context; tests must pass it themselves). */
 const SENDER_EMAIL = (
   JSON.parse(readFileSync(join(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
@@ -125,12 +127,11 @@ describe('MessengerStack', () => {
   });
 
   beforeAll(() => {
-    // NodejsFunction bundles all functions with the local esbuild while the stack is built.
-    ({ app, stack } = createParleyApp({ context: CDK_JSON_CONTEXT }));
+    ({ app, stack } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } }));
     // Template.fromStack synthesizes the app, validation plugins (cdk-nag) included.
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources;
-  }, BUNDLING_TIMEOUT_MS);
+  });
 
   describe('WebSocket API', () => {
     it('selects routes by $request.body.action', () => {
