@@ -27,7 +27,7 @@ import {
   type SesSettings,
 } from './route-function.ts';
 
-/** The query string parameter the `$connect` authorizer reads the JWT from (DESIGN.md section 2). */
+/** The query string parameter the `$connect` authorizer reads the JWT from (docs/protocol.md, "Connecting"). */
 export const TOKEN_IDENTITY_SOURCE = 'route.request.querystring.token';
 
 /**
@@ -103,9 +103,10 @@ export interface MessengerWebSocketApiProps {
 
 /**
  * The WebSocket API: route selection on `$request.body.action`, one function and one route per
- * route table entry, the JWT REQUEST authorizer on `$connect`, route responses on every route
- * but `$connect`/`$disconnect` (replies are route responses, DESIGN.md section 6), and one
- * auto-deployed stage with default throttling and JSON access logs.
+ * route table entry, the JWT REQUEST authorizer on `$connect`, a route response on every route
+ * that replies (a reply is the route response to the frame it answers; `$connect`, `$disconnect`
+ * and one-way routes have none), and one auto-deployed stage with default throttling and JSON
+ * access logs.
  */
 export class MessengerWebSocketApi extends Construct {
   readonly api: WebSocketApi;
@@ -153,32 +154,15 @@ export class MessengerWebSocketApi extends Construct {
     const routeFunctions = new Map<string, RouteFunction>();
     const routes = new Map<string, WebSocketRoute>();
     for (const definition of props.routes ?? webSocketRoutes) {
-      const name = pascalCase(definition.routeKey);
-      const routeFunction = new RouteFunction(this, `${name}Function`, {
+      const routeFunction = new RouteFunction(this, `${pascalCase(definition.routeKey)}Function`, {
         definition,
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
         managementApi,
       });
-      const isConnect = definition.routeKey === '$connect';
-      const route = this.api.addRoute(definition.routeKey, {
-        integration: new WebSocketLambdaIntegration(`${name}Integration`, routeFunction.function),
-        authorizer: isConnect ? connectAuthorizer : undefined,
-        // $connect and $disconnect cannot answer with a frame; every other route replies.
-        returnResponse: !isConnect && definition.routeKey !== '$disconnect',
-      });
-      if (!isConnect) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'API Gateway WebSocket APIs accept an authorizer on $connect only. The JWT authorizer runs there; ' +
-            'every later frame and $disconnect arrive on that authorized connection, and the handler reads the ' +
-            'user id from requestContext.authorizer.',
-        });
-      }
       routeFunctions.set(definition.routeKey, routeFunction);
-      routes.set(definition.routeKey, route);
+      routes.set(definition.routeKey, this.addRoute(definition, routeFunction, connectAuthorizer));
     }
     this.routeFunctions = routeFunctions;
     this.routes = routes;
@@ -202,6 +186,33 @@ export class MessengerWebSocketApi extends Construct {
     if (props.createCloudWatchRole ?? true) {
       this.stage.node.addDependency(this.createCloudWatchRole());
     }
+  }
+
+  /** The API Gateway route of one route table entry, integrated with its function. */
+  private addRoute(
+    definition: WebSocketRouteDefinition,
+    routeFunction: RouteFunction,
+    connectAuthorizer: WebSocketLambdaAuthorizer,
+  ): WebSocketRoute {
+    const isConnect = definition.routeKey === '$connect';
+    const route = this.api.addRoute(definition.routeKey, {
+      integration: new WebSocketLambdaIntegration(
+        `${pascalCase(definition.routeKey)}Integration`,
+        routeFunction.function,
+      ),
+      authorizer: isConnect ? connectAuthorizer : undefined,
+      returnResponse: hasRouteResponse(definition),
+    });
+    if (!isConnect) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'API Gateway WebSocket APIs accept an authorizer on $connect only. The JWT authorizer runs there; ' +
+          'every later frame and $disconnect arrive on that authorized connection, and the handler reads the ' +
+          'user id from requestContext.authorizer.',
+      });
+    }
+    return route;
   }
 
   /**
@@ -229,6 +240,15 @@ export class MessengerWebSocketApi extends Construct {
     account.node.addDependency(role);
     return account;
   }
+}
+
+/**
+ * Whether a route replies to its frame through a route response (`RouteResponseSelectionExpression`
+ * `$default` and one RouteResponse): `$connect` and `$disconnect` cannot, a one-way route does not.
+ */
+function hasRouteResponse(definition: WebSocketRouteDefinition): boolean {
+  const connectOrDisconnect = definition.routeKey === '$connect' || definition.routeKey === '$disconnect';
+  return !connectOrDisconnect && definition.oneWay !== true;
 }
 
 /** `$connect` → `Connect`, `sendMessage` → `SendMessage`. */

@@ -368,6 +368,8 @@ export class LocalGateway extends EventEmitter<{
       this.sendGatewayError(connection, requestId, message);
       return;
     }
+    // A one-way route has no route response: API Gateway drops whatever the handler returned.
+    if (definition.oneWay === true) return;
     this.sendRouteResponse(connection, requestId, result);
   }
 

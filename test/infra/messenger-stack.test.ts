@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { App, CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Storage } from '../../infra/constructs/storage.ts';
+import { MessengerWebSocketApi } from '../../infra/constructs/websocket-api.ts';
 import type { MessengerStack } from '../../infra/messenger-stack.ts';
 import { createParleyApp } from '../../infra/parley-app.ts';
 import {
@@ -14,6 +17,7 @@ import {
   type FunctionDefinition,
   httpRoutes,
   tablesOf,
+  type WebSocketRouteDefinition,
   webSocketRoutes,
 } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tableList, tables } from '../../lambdas/tables.ts';
@@ -209,9 +213,9 @@ describe('MessengerStack', () => {
       });
     });
 
-    it('gives every route but $connect and $disconnect a route response, so handlers can reply', () => {
+    it('gives every route but $connect, $disconnect and one-way routes a route response, so handlers can reply', () => {
       const replying = webSocketRoutes.filter(
-        (route) => !['$connect', '$disconnect'].includes(route.routeKey),
+        (route) => !['$connect', '$disconnect'].includes(route.routeKey) && route.oneWay !== true,
       );
       template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', replying.length);
       const routes = ofWebSocketApi('AWS::ApiGatewayV2::Route');
@@ -586,6 +590,57 @@ describe('MessengerStack configuration from context', () => {
           MANAGEMENT_API_ENDPOINT: { 'Fn::Join': ['', Match.arrayWith(['https://', '/dev'])] },
         }),
       },
+    });
+  });
+});
+
+describe('MessengerWebSocketApi with a one-way route', () => {
+  const routes: readonly WebSocketRouteDefinition[] = [
+    { routeKey: '$connect', handler: 'connect', permissions: { write: ['presence'] } },
+    { routeKey: 'ping', handler: 'ping', permissions: {} },
+    // An existing handler file stands in: NodejsFunction only checks that the entry exists.
+    { routeKey: 'typing', handler: 'ping', permissions: {}, oneWay: true },
+  ];
+  let stack: Stack;
+  let webSocket: MessengerWebSocketApi;
+  let template: Template;
+  const routeId = (routeKey: string): string => {
+    const route = webSocket.routes.get(routeKey);
+    if (route === undefined) throw new Error(`no route ${routeKey}`);
+    return stack.resolve((route.node.defaultChild as CfnElement).logicalId) as string;
+  };
+
+  beforeAll(() => {
+    stack = new Stack(new App({ context: NO_BUNDLING }), 'OneWay');
+    webSocket = new MessengerWebSocketApi(stack, 'WebSocket', {
+      tables: new Storage(stack, 'Storage').tables,
+      jwt: { secret: new Secret(stack, 'JwtSecret'), issuer: 'parley', audience: 'parley-clients' },
+      routes,
+      createCloudWatchRole: false,
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('gives a one-way route no route response and no route response selection expression', () => {
+    const typing = template.toJSON().Resources[routeId('typing')];
+    expect(typing).toMatchObject({ Type: 'AWS::ApiGatewayV2::Route', Properties: { RouteKey: 'typing' } });
+    expect(typing.Properties.RouteResponseSelectionExpression).toBeUndefined();
+    expect(
+      template.findResources('AWS::ApiGatewayV2::RouteResponse', {
+        Properties: { RouteId: { Ref: routeId('typing') } },
+      }),
+    ).toEqual({});
+  });
+
+  it('still gives the two-way routes beside it their route response', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ping',
+      RouteResponseSelectionExpression: '$default',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+      RouteId: { Ref: routeId('ping') },
+      RouteResponseKey: '$default',
     });
   });
 });

@@ -27,6 +27,7 @@ import {
 import { type LambdaHandler, loadHandler } from '../../infra/local/lambda-runtime.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/stack.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
+import type { WebSocketRouteDefinition } from '../../lambdas/routes.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -250,6 +251,50 @@ describe('route selection and route responses', () => {
         connectionId: connectionOf(gateway, 'alice'),
         requestId: expect.any(String),
       });
+    } finally {
+      ws.close();
+      await gateway.close();
+    }
+  });
+
+  it('sends nothing back for a one-way route, whatever its handler returns, and still answers the next frame', async () => {
+    const routes: readonly WebSocketRouteDefinition[] = [
+      { routeKey: 'typing', handler: 'typing', permissions: {}, oneWay: true },
+      { routeKey: 'echo', handler: 'echo', permissions: {} },
+    ];
+    // Each a reply on a two-way route: a frame, an "Internal server error", a 1009 close.
+    const results: Record<string, unknown> = {
+      body: { statusCode: 200, body: '{"type":"reply","action":"typing"}' },
+      nothing: null,
+      tooBig: { statusCode: 200, body: 'x'.repeat(128 * 1024 + 1) },
+    };
+    const gateway = await startGateway({
+      port: 0,
+      routes,
+      authorizer: null,
+      loadHandler: async (name) => async (event) => {
+        const { returns } = JSON.parse((event as { body: string }).body) as { returns: string };
+        return name === 'echo' ? { statusCode: 200, body: '{"echo":true}' } : results[returns];
+      },
+    });
+    const ws = new WebSocket(gateway.url);
+    try {
+      const frames: string[] = [];
+      ws.on('message', (data) => frames.push(String(data)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      for (const returns of Object.keys(results)) ws.send(JSON.stringify({ action: 'typing', returns }));
+      const finished = () => gateway.metrics.forRoute('typing').filter((r) => r.durationMs !== undefined);
+      while (finished().length < 3) await sleep(10);
+      expect(finished().map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+
+      // A reply sent for the typing frames would arrive before this one, on the same socket.
+      const answered = new Promise<string>((resolve) => {
+        ws.on('message', (data) => String(data) === '{"echo":true}' && resolve('echo answered'));
+        ws.once('close', (code) => resolve(`closed with ${code}`));
+      });
+      ws.send(JSON.stringify({ action: 'echo', returns: 'body' }));
+      expect(await answered).toBe('echo answered');
+      expect(frames).toEqual(['{"echo":true}']);
     } finally {
       ws.close();
       await gateway.close();
