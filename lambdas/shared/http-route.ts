@@ -122,6 +122,11 @@ function contextOf(event: HttpEvent): HttpContext {
   return sourceIp === undefined ? { now: new Date() } : { now: new Date(), sourceIp };
 }
 
+/** Runs one invocation with API Gateway's request id and the route on every log line. */
+function withRequestKeys<T>(event: HttpEvent, endpoint: string, run: () => T): T {
+  return logger.withKeys({ requestId: event.requestContext?.requestId, route: endpoint }, run);
+}
+
 /** An endpoint anyone may call. */
 export function httpRoute<E extends HttpEndpoint>(
   endpoint: E,
@@ -129,14 +134,15 @@ export function httpRoute<E extends HttpEndpoint>(
   options: HttpRouteOptions = {},
 ): HttpHandler {
   const validate = validatorOf(endpoint);
-  return async (event) => {
-    try {
-      const input = validate(event);
-      return jsonResult(httpSuccessStatus[endpoint], await run(input, contextOf(event)));
-    } catch (error) {
-      return httpErrorResult(endpoint, error, options);
-    }
-  };
+  return (event) =>
+    withRequestKeys(event, endpoint, async () => {
+      try {
+        const input = validate(event);
+        return jsonResult(httpSuccessStatus[endpoint], await run(input, contextOf(event)));
+      } catch (error) {
+        return httpErrorResult(endpoint, error, options);
+      }
+    });
 }
 
 /**
@@ -151,14 +157,18 @@ export function bearerRoute<E extends HttpEndpoint>(
   options: HttpRouteOptions = {},
 ): HttpHandler {
   const validate = validatorOf(endpoint);
-  return async (event) => {
-    try {
-      const context = contextOf(event);
-      const token = await tokens.verify(bearerTokenOf(event), context.now);
-      const input = validate(event);
-      return jsonResult(httpSuccessStatus[endpoint], await run(input, { ...context, token }));
-    } catch (error) {
-      return httpErrorResult(endpoint, error, { ...options, bearer: true });
-    }
-  };
+  return (event) =>
+    withRequestKeys(event, endpoint, async () => {
+      try {
+        const context = contextOf(event);
+        const token = await tokens.verify(bearerTokenOf(event), context.now);
+        const input = validate(event);
+        const reply = await logger.withKeys({ userId: token.userId }, () =>
+          run(input, { ...context, token }),
+        );
+        return jsonResult(httpSuccessStatus[endpoint], reply);
+      } catch (error) {
+        return httpErrorResult(endpoint, error, { ...options, bearer: true });
+      }
+    });
 }
