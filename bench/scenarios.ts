@@ -81,7 +81,7 @@ export async function measureMessageItem(
       await send(sender, b, recipients, 'b'.repeat(textBytes));
       boundary.push({ textBytes, ...lastPut() });
     }
-    // An inline image of 48 KB (DESIGN.md allows 64 KB), with a caption to find its event by.
+    // An inline image of 48 KB (the protocol allows 64 KB), with a caption to find its event by.
     const imageBytes = 48 * 1024;
     stack.metrics.reset();
     const caption = 'bench image';

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (`/auth/*`, DESIGN.md section 2): one zod schema per endpoint, the success
+ * The HTTP API (`/auth/*`, docs/protocol.md, "Accounts: the HTTP API"): one zod schema per endpoint, the success
  * status and the answer bodies. Apart from the WebSocket protocol (protocol.ts), so that the
  * WebSocket functions do not build these schemas, nor the HTTP functions theirs; zod/mini and
  * built on first read, as in protocol.ts, so each function builds its own endpoint's schema only.
@@ -132,7 +132,7 @@ export interface HttpReplies {
   logout: { loggedOut: true };
 }
 
-/** The status of a successful answer, per endpoint (DESIGN.md section 2). */
+/** The status of a successful answer, per endpoint (docs/protocol.md). */
 export const httpSuccessStatus = {
   register: 202,
   verify: 200,

@@ -57,11 +57,7 @@ export const tables = {
     envVar: 'PRESENCE_TABLE',
     partitionKey: { name: 'userId', type: 'S' },
   },
-  /**
-   * Messages by conversation (pk = conversationId, sk = messageId, time-sortable), the
-   * sparse `unread` index (unreadFor = recipient, removed on markRead), and the
-   * idempotency guards of `clientMessageId` (pk `dedupe#…`, expiring by TTL).
-   */
+  /** Messages, the `unread` index and the `clientMessageId` guards: docs/data-model.md, "messages". */
   messages: {
     id: 'messages',
     envVar: 'MESSAGES_TABLE',

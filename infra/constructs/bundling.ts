@@ -14,7 +14,7 @@ export const ESM_REQUIRE_SHIM =
   "import { createRequire as __parleyCreateRequire } from 'node:module';" +
   'const require = __parleyCreateRequire(import.meta.url);';
 
-/** The Lambda runtime the bundles target (DESIGN.md section 5: Node.js 22 on arm64). */
+/** The Lambda runtime the bundles target (Node.js 22 on arm64, docs/architecture.md). */
 export const BUNDLE_TARGET = 'node22';
 
 /**

@@ -51,7 +51,7 @@ export const HTTP_ACCESS_LOG_FIELDS = {
   integrationError: '$context.integrationErrorMessage',
 } as const;
 
-/** Paths under this prefix are the public sign-up and login endpoints (DESIGN.md section 2). */
+/** Paths under this prefix are the public sign-up and login endpoints (docs/protocol.md, "Accounts: the HTTP API"). */
 export const PUBLIC_AUTH_PATH_PREFIX = '/auth/';
 
 export interface HttpAuthApiProps {

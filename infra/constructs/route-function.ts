@@ -249,7 +249,7 @@ export class RouteFunction extends Construct {
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'DESIGN.md section 5 pins Lambda to Node.js 22 and esbuild targets node22; moving to a newer ' +
+        'Parley pins Lambda to Node.js 22 and esbuild targets node22; moving to a newer ' +
         'runtime is a deliberate upgrade of the whole project, not a per-function setting.',
     });
     for (const tableId of tablesOf(definition)) {

@@ -3,7 +3,7 @@
  * invocation inside an AsyncLocalStorage scope holding its record; SDK middlewares on the
  * handlers' own clients (lambdas/shared/clients.ts) add each DynamoDB request and each
  * Management API call to the record of the invocation that made it. The integration tests
- * hold the cost ceilings of DESIGN.md section 4 with these numbers.
+ * hold the cost ceilings of docs/architecture.md with these numbers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 

@@ -10,7 +10,7 @@
  *
  * Middlewares that need the user's account call `context.snapshot()`: the account item and
  * the user's open connections, read once per connect in one DynamoDB request however many
- * middlewares ask (DESIGN.md section 4: the authorizer makes at most one request). Do not
+ * middlewares ask (docs/architecture.md, "Cost ceilings": the authorizer makes at most one request). Do not
  * read anything else from a middleware: every connect would pay for it.
  */
 import type { AccountSnapshot, VerifiedToken } from './ports.ts';
@@ -47,7 +47,7 @@ export const refuseRevokedTokens: ConnectionMiddleware = async (context) => {
 
 /**
  * Refuses a connection when the user already holds `max` open ones. Connections whose
- * `$disconnect` never came stop counting when their entry expires (DESIGN.md section 3).
+ * `$disconnect` never came stop counting when their entry expires (docs/architecture.md).
  */
 export function limitConnections(max: number): ConnectionMiddleware {
   return async (context) => (await context.snapshot()).liveConnections.length < max;

@@ -1,4 +1,4 @@
-/** Message content rules (DESIGN.md section 3, Limits). */
+/** Message content rules (docs/protocol.md, "Messages"). */
 import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../limits.ts';
 import type { MessageContentValue } from '../protocol.ts';
 import { BadRequestError, PayloadTooLargeError } from '../shared/errors.ts';

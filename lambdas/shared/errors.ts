@@ -1,4 +1,4 @@
-/** Error codes of the wire protocol (DESIGN.md section 2). */
+/** Error codes of the wire protocol (docs/protocol.md, "Error codes"). */
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
