@@ -148,7 +148,8 @@ export class LocalGateway extends EventEmitter<{
     this.admission = {
       api: this,
       authorizer: options.authorizer === undefined ? authorizerDefinition : options.authorizer,
-      identitySource: options.identitySourceQueryParameter ?? 'token',
+      identitySource:
+        options.identitySourceQueryParameter === undefined ? 'token' : options.identitySourceQueryParameter,
       connectRoute: this.routesByKey.get('$connect'),
       isClosing: () => this.closing !== undefined,
       invoke: (...args) => this.invoke(...args),
