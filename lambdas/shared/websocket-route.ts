@@ -5,7 +5,6 @@
  * the route response. Handlers never throw to API Gateway (it would answer "Internal server
  * error"). Every log line of an invocation carries its ids (`withInvocationKeys`).
  */
-import type { ConnectedUser } from '../domain/caller.ts';
 import {
   type ClientAction,
   type ClientFrame,
@@ -41,6 +40,13 @@ export interface RouteResult {
 }
 
 export type ActionHandler = (event: WebSocketEvent) => Promise<RouteResult>;
+
+/** Who calls, on which connection, and when: what a use case takes as its caller (the domain's `ConnectedUser`). */
+export interface RouteCaller {
+  readonly userId: string;
+  readonly connectionId: string;
+  readonly now: Date;
+}
 
 /** The caller's user id, put there by the authorizer; undefined only if the API is misconfigured. */
 export function callerOf(event: WebSocketEvent): string | undefined {
@@ -122,7 +128,7 @@ export function failureReply(
 }
 
 /** The caller of an event, as every use case takes it. */
-function connectedUserOf(event: WebSocketEvent): ConnectedUser {
+function callerOfEvent(event: WebSocketEvent): RouteCaller {
   const userId = callerOf(event);
   if (userId === undefined) throw new UnauthorizedError('This connection carries no authorized user');
   return { userId, connectionId: event.requestContext.connectionId, now: new Date() };
@@ -131,7 +137,7 @@ function connectedUserOf(event: WebSocketEvent): ConnectedUser {
 /** The handler of `action`; its schema is built now, when the handler is made (the init phase). */
 export function route<A extends ClientAction>(
   action: A,
-  run: (input: ClientToServer[A], caller: ConnectedUser) => Promise<ServerReplies[A]>,
+  run: (input: ClientToServer[A], caller: RouteCaller) => Promise<ServerReplies[A]>,
 ): ActionHandler {
   const schema = clientSchemas[action];
   return (event) =>
@@ -139,7 +145,7 @@ export function route<A extends ClientAction>(
       const clientRequestId = clientRequestIdOf(event.body);
       try {
         const frame = parseFrame(event.body);
-        const caller = connectedUserOf(event);
+        const caller = callerOfEvent(event);
         const input = schema.safeParse(frame.data ?? {});
         if (!input.success) throw new BadRequestError(`Invalid ${action}: ${describeIssues(input.error)}`);
         // One schema per action: its output is `ClientToServer[A]`, which TypeScript cannot see through the index.
