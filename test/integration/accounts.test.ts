@@ -1,17 +1,30 @@
-/** Accounts over the local HTTP API and WebSocket gateway: sign-up, codes, login, logout, middlewares. */
+/**
+ * Accounts over the local HTTP API and WebSocket gateway: sign-up, codes, login, logout, middlewares.
+ *
+ * Passwords are hashed at the production cost (scrypt N=2^17: about 0.4 s on an idle core,
+ * seconds on a busy one; each sign-up hashes twice, each login once), so every test that
+ * signs up or logs in has a timeout of its own, sized for a loaded machine.
+ */
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ParleyClient } from '../../client/index.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
 import { type Harness, startHarness } from './harness.ts';
 
+/** For a test that runs scrypt a few times. */
+const SCRYPT_TIMEOUT_MS = 120_000;
+/** For a test that runs scrypt a dozen times or more, most of them at once. */
+const MANY_SCRYPT_TIMEOUT_MS = 240_000;
+
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  await h.createUsers(['friend']);
 });
 afterAll(() => h?.stop());
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await h.cleanUp();
+});
 
 interface Answer {
   status: number;
@@ -37,15 +50,14 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   return { status: response.status, headers: response.headers, text, json };
 }
 
-let serial = 0;
+/** A person no other test signs up: the username is a fresh id, the e-mail contains it. */
 function newPerson() {
-  serial += 1;
-  const id = `${Date.now().toString(36)}${serial}`;
+  const id = h.id('pat');
   return {
     email: `Person.${id}@Example.com`,
     password: 'correct horse battery',
     name: 'Pat',
-    username: `pat_${id}`,
+    username: id,
   };
 }
 
@@ -63,7 +75,9 @@ async function signUp(person = newPerson()) {
 }
 
 describe('sign-up to first message', () => {
-  it('register → code from the outbox → verify → token → connect → message', async () => {
+  it('register → code from the outbox → verify → token → connect → message', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const person = newPerson();
     const registered = await post('/auth/register', { ...person, family: 'Smith', age: 30, country: 'DZ' });
     expect(registered).toMatchObject({ status: 202, json: { codeSent: true } });
@@ -85,9 +99,10 @@ describe('sign-up to first message', () => {
     expect(verified.json.user.passwordHash).toBeUndefined();
     expect(typeof verified.json.user.emailConfirmedAt).toBe('string');
 
-    const friend = await h.connect('friend');
-    const me = await ParleyClient.connect(h.stack.wsUrl, verified.json.token);
-    const { message } = await me.request('sendMessage', { to: 'friend', content: { text: 'I am in' } });
+    const [friendId] = await h.users('friend');
+    const friend = await h.connect(friendId);
+    const me = await h.connectWithToken(verified.json.token);
+    const { message } = await me.request('sendMessage', { to: friendId, content: { text: 'I am in' } });
     expect(
       (await friend.waitFor('message', (e) => e.message.messageId === message.messageId)).message.from,
     ).toBe(verified.json.user.userId);
@@ -103,7 +118,9 @@ describe('sign-up to first message', () => {
 });
 
 describe('verification codes', () => {
-  it('five wrong tries burn the code: the right one no longer works', async () => {
+  it('five wrong tries burn the code: the right one no longer works', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const person = newPerson();
     await post('/auth/register', person);
     const code = lastCode(person.email);
@@ -118,7 +135,7 @@ describe('verification codes', () => {
     expect((await post('/auth/login', { email: person.email, password: person.password })).status).toBe(401);
   });
 
-  it('a code is stale after 10 minutes', async () => {
+  it('a code is stale after 10 minutes', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
     const person = newPerson();
     await post('/auth/register', person);
     const code = lastCode(person.email);
@@ -130,13 +147,15 @@ describe('verification codes', () => {
     });
   });
 
-  it('a code works once', async () => {
+  it('a code works once', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
     const { person } = await signUp();
     const used = h.stack.outbox.to(person.email).at(-1)?.code;
     expect((await post('/auth/verify', { email: person.email, code: used })).json.verified).toBe(false);
   });
 
-  it('resend is limited to one a minute and five an hour per address', async () => {
+  it('resend is limited to one a minute and five an hour per address', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const person = newPerson();
     await post('/auth/register', person);
     const tooSoon = await post('/auth/resend', { email: person.email });
@@ -161,7 +180,9 @@ describe('verification codes', () => {
 });
 
 describe('uniqueness under concurrency', () => {
-  it('eight concurrent sign-ups for one username give exactly one pending account', async () => {
+  it('eight concurrent sign-ups for one username give exactly one pending account', {
+    timeout: MANY_SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const base = newPerson();
     const tries = Array.from({ length: 8 }, (_, i) => ({
       ...base,
@@ -176,7 +197,9 @@ describe('uniqueness under concurrency', () => {
     expect(accounts).toHaveLength(1);
   });
 
-  it('eight concurrent sign-ups for one e-mail (any case) give exactly one account', async () => {
+  it('eight concurrent sign-ups for one e-mail (any case) give exactly one account', {
+    timeout: MANY_SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const base = newPerson();
     const tries = Array.from({ length: 8 }, (_, i) => ({
       ...base,
@@ -192,7 +215,9 @@ describe('uniqueness under concurrency', () => {
 });
 
 describe('no account enumeration', () => {
-  it('register answers a taken address byte for byte like a new one, and mails the owner instead', async () => {
+  it('register answers a taken address byte for byte like a new one, and mails the owner instead', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const { person } = await signUp();
     const fresh = await post('/auth/register', newPerson());
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -205,9 +230,14 @@ describe('no account enumeration', () => {
     expect(notice?.text).toMatch(/tried to create/i);
   });
 
-  it('login answers an unknown address and a wrong password identically', async () => {
+  it('login answers an unknown address and a wrong password identically', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const { person } = await signUp();
-    const unknown = await post('/auth/login', { email: `nobody.${person.email}`, password: person.password });
+    const unknown = await post('/auth/login', {
+      email: `nobody.${person.email}`,
+      password: person.password,
+    });
     const wrong = await post('/auth/login', { email: person.email, password: 'not the password' });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);
@@ -216,24 +246,29 @@ describe('no account enumeration', () => {
 });
 
 describe('logout', () => {
-  it('revokes every earlier token at the next connect; a new login works', async () => {
+  it('revokes every earlier token at the next connect; a new login works', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const { person, token } = await signUp();
-    const open = await ParleyClient.connect(h.stack.wsUrl, token);
+    const open = await h.connectWithToken(token);
     const out = await post('/auth/logout', {}, { authorization: `Bearer ${token}` });
     expect(out.status).toBe(200);
     await expect(ParleyClient.connect(h.stack.wsUrl, token)).rejects.toMatchObject({ status: 403 });
     expect((await post('/auth/logout', {}, { authorization: `Bearer ${token}` })).status).toBe(401);
     const again = await post('/auth/login', { email: person.email, password: person.password });
-    const fresh = await ParleyClient.connect(h.stack.wsUrl, again.json.token);
+    const fresh = await h.connectWithToken(again.json.token);
     await Promise.all([open.close(), fresh.close()]);
   });
 });
 
 describe('SES failing', () => {
-  it('answers 503, keeps nothing half-made, and the user can ask again at once', async () => {
+  it('answers 503, keeps nothing half-made, and the user can ask again at once', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
     const person = newPerson();
+    // Every item of the sign-up names the username (its id is in the e-mail too), but the mail log.
     const accountItems = async () =>
-      (await h.items('users')).filter((i) => !String(i.pk).startsWith('mail#'));
+      (await h.itemsOf('users', [person.username])).filter((i) => !String(i.pk).startsWith('mail#'));
     const before = await accountItems();
     h.stack.outbox.failNextSends(1);
     const failed = await post('/auth/register', person);
@@ -248,7 +283,7 @@ describe('SES failing', () => {
 });
 
 describe('connection middlewares', () => {
-  it('refuse a user whose e-mail is not confirmed', async () => {
+  it('refuse a user whose e-mail is not confirmed', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
     const person = newPerson();
     await post('/auth/register', person);
     const pending = (await h.items('users')).find(
@@ -263,14 +298,15 @@ describe('connection middlewares', () => {
   });
 
   it('allow at most 10 concurrent connections per user', async () => {
-    await h.createUsers(['busy']);
+    const [busy] = await h.users('busy');
     const devices = [];
-    for (let i = 0; i < 10; i += 1) devices.push(await h.connect('busy'));
-    await expect(h.connect('busy')).rejects.toMatchObject({ status: 403 });
+    for (let i = 0; i < 10; i += 1) devices.push(await h.connect(busy));
+    await expect(h.connect(busy)).rejects.toMatchObject({ status: 403 });
+    const connections = h.connectionsOf(busy);
     h.stack.metrics.reset();
     await devices[0]?.close();
-    await h.stack.metrics.waitFor('$disconnect');
-    devices[0] = await h.connect('busy');
+    await h.stack.metrics.waitFor('$disconnect', (r) => connections.includes(r.connectionId), 30_000);
+    devices[0] = await h.connect(busy);
     await Promise.all(devices.map((d) => d?.close()));
   });
 });

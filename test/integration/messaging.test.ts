@@ -1,5 +1,5 @@
 /** Messaging end to end: real WebSocket clients against the local stack. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClient, ParleyConnectError, ParleyRequestError } from '../../client/index.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
 import type { Message } from '../../lambdas/protocol.ts';
@@ -9,56 +9,59 @@ let h: Harness;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.createUsers(['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']);
 });
 afterAll(() => h?.stop());
 beforeEach(() => h.stack.metrics.reset());
+afterEach(() => h.cleanUp());
 
 describe('connecting', () => {
   it('refuses a missing, garbage or expired token with 401 and a user without an account with 403', async () => {
+    const [alice] = await h.users('alice');
+    const stranger = h.id('stranger');
     const url = h.stack.wsUrl;
     await expect(ParleyClient.connect(url, '')).rejects.toMatchObject({ status: 401 });
     await expect(ParleyClient.connect(url, 'not-a-token')).rejects.toMatchObject({ status: 401 });
-    const expired = await signLocalToken('alice', { now: new Date(Date.now() - 2 * 3600_000) });
+    const expired = await signLocalToken(alice, { now: new Date(Date.now() - 2 * 3600_000) });
     await expect(ParleyClient.connect(url, expired)).rejects.toBeInstanceOf(ParleyConnectError);
     await expect(ParleyClient.connect(url, expired)).rejects.toMatchObject({ status: 401 });
-    await expect(ParleyClient.connect(url, await signLocalToken('stranger'))).rejects.toMatchObject({
+    await expect(ParleyClient.connect(url, await signLocalToken(stranger))).rejects.toMatchObject({
       status: 403,
     });
-    expect(h.connectionsOf('stranger')).toEqual([]);
+    expect(h.connectionsOf(stranger)).toEqual([]);
     expect(h.stack.metrics.forRoute('$connect')).toHaveLength(0);
   });
 });
 
 describe('presence', () => {
   it('a user whose presence item is missing can still connect and receive', async () => {
-    await h.createUsers(['erin']);
+    const [erinId] = await h.users('erin');
     const { DynamoDBClient, DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
     const dynamo = new DynamoDBClient({ endpoint: h.stack.dynamoEndpoint });
     await dynamo.send(
-      new DeleteItemCommand({ TableName: h.stack.tables.presence, Key: { userId: { S: 'erin' } } }),
+      new DeleteItemCommand({ TableName: h.stack.tables.presence, Key: { userId: { S: erinId } } }),
     );
     dynamo.destroy();
 
-    const erin = await h.connect('erin');
+    const erin = await h.connect(erinId);
     expect(h.stack.metrics.last('$connect')?.outcome).toBe('ok');
-    const presence = (await h.items('presence')).find((p) => p.userId === 'erin');
-    expect(Object.keys(presence?.connections as object)).toEqual(h.connectionsOf('erin'));
+    const presence = (await h.items('presence')).find((p) => p.userId === erinId);
+    expect(Object.keys(presence?.connections as object)).toEqual(h.connectionsOf(erinId));
     await erin.close();
   });
 });
 
 describe('sending', () => {
   it('delivers live to every device of the recipient and to the sender’s other devices', async () => {
+    const [alice, bob] = await h.users('alice', 'bob');
     const [bobPhone, bobLaptop, bobTablet] = await Promise.all([
-      h.connect('bob'),
-      h.connect('bob'),
-      h.connect('bob'),
+      h.connect(bob),
+      h.connect(bob),
+      h.connect(bob),
     ]);
-    const [alicePhone, aliceLaptop] = await Promise.all([h.connect('alice'), h.connect('alice')]);
+    const [alicePhone, aliceLaptop] = await Promise.all([h.connect(alice), h.connect(alice)]);
 
     const { message } = await alicePhone.request('sendMessage', {
-      to: 'bob',
+      to: bob,
       content: { text: 'hello bob' },
     });
 
@@ -67,17 +70,18 @@ describe('sending', () => {
       expect(event.message).toEqual(message);
     }
     expect(alicePhone.received('message')).toEqual([]);
-    expect(message).toMatchObject({ from: 'alice', to: 'bob', content: { text: 'hello bob' } });
+    expect(message).toMatchObject({ from: alice, to: bob, content: { text: 'hello bob' } });
     await Promise.all([bobPhone, bobLaptop, bobTablet, alicePhone, aliceLaptop].map((c) => c.close()));
   });
 
   it('an offline recipient gets the message from getUnread after connecting, and markRead empties it', async () => {
-    const alice = await h.connect('alice');
+    const [aliceId, carolId] = await h.users('alice', 'carol');
+    const alice = await h.connect(aliceId);
     const sent: Message[] = [];
     for (const text of ['one', 'two', 'three']) {
-      sent.push((await alice.request('sendMessage', { to: 'carol', content: { text } })).message);
+      sent.push((await alice.request('sendMessage', { to: carolId, content: { text } })).message);
     }
-    const carol = await h.connect('carol');
+    const carol = await h.connect(carolId);
     const page1 = await carol.request('getUnread', { limit: 2 });
     const page2 = await carol.request('getUnread', { limit: 2, cursor: page1.nextCursor });
     const unread = [...page1.messages, ...page2.messages];
@@ -93,65 +97,68 @@ describe('sending', () => {
     // Marking again changes nothing and tells no one.
     expect(await carol.request('markRead', { messageIds: [sent[0]?.messageId ?? ''] })).toEqual({ read: 0 });
 
-    const history = await carol.request('getHistory', { with: 'alice', limit: 10 });
+    const history = await carol.request('getHistory', { with: aliceId, limit: 10 });
     expect(history.messages.map((m) => m.content.text)).toEqual(['three', 'two', 'one']);
     expect(history.messages.every((m) => m.readAt !== undefined)).toBe(true);
     await Promise.all([alice.close(), carol.close()]);
   });
 
   it('refuses oversize text and images with PAYLOAD_TOO_LARGE and stores nothing', async () => {
-    const alice = await h.connect('alice');
-    const before = (await h.items('messages')).length;
-    const tooLong = alice.request('sendMessage', { to: 'bob', content: { text: 'x'.repeat(4001) } });
+    const users = await h.users('alice', 'bob');
+    const [aliceId, bob] = users;
+    const alice = await h.connect(aliceId);
+    const before = (await h.itemsOf('messages', users)).length;
+    const tooLong = alice.request('sendMessage', { to: bob, content: { text: 'x'.repeat(4001) } });
     await expect(tooLong).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     const bigImage = `data:image/png;base64,${'A'.repeat(70_000)}`;
     await expect(
-      alice.request('sendMessage', { to: 'bob', content: { image: bigImage } }),
+      alice.request('sendMessage', { to: bob, content: { image: bigImage } }),
     ).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
-    expect((await h.items('messages')).length).toBe(before);
+    expect((await h.itemsOf('messages', users)).length).toBe(before);
     await alice.close();
   });
 
   it('stores an inline image within the limit and a reply to a message of the same conversation', async () => {
-    const [alice, bob] = await Promise.all([h.connect('alice'), h.connect('bob')]);
+    const [aliceId, bobId, carolId] = await h.users('alice', 'bob', 'carol');
+    const [alice, bob] = await Promise.all([h.connect(aliceId), h.connect(bobId)]);
     const image = `data:image/png;base64,${'A'.repeat(60_000)}`;
     const { message: photo } = await alice.request('sendMessage', {
-      to: 'bob',
+      to: bobId,
       content: { image, text: 'look' },
     });
     expect(
       (await bob.waitFor('message', (e) => e.message.messageId === photo.messageId)).message.content.image,
     ).toBe(image);
     const { message: reply } = await bob.request('sendMessage', {
-      to: 'alice',
+      to: aliceId,
       replyTo: photo.messageId,
       content: { text: 'nice' },
     });
     expect(reply.replyTo).toBe(photo.messageId);
     // A reply must stay within its conversation.
     const { message: toCarol } = await alice.request('sendMessage', {
-      to: 'carol',
+      to: carolId,
       content: { text: 'psst' },
     });
     await expect(
-      bob.request('sendMessage', { to: 'alice', replyTo: toCarol.messageId, content: { text: 'sneaky' } }),
+      bob.request('sendMessage', { to: aliceId, replyTo: toCarol.messageId, content: { text: 'sneaky' } }),
     ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await Promise.all([alice.close(), bob.close()]);
   });
 
   it('pages a backlog of large photos within API Gateway’s 128 KB message limit', async () => {
-    await h.createUsers(['photographer', 'viewer']);
-    const sender = await h.connect('photographer');
+    const [photographer, viewerId] = await h.users('photographer', 'viewer');
+    const sender = await h.connect(photographer);
     const image = `data:image/jpeg;base64,${'B'.repeat(60_000)}`;
     const sent: string[] = [];
     for (let i = 0; i < 5; i += 1) {
       sent.push(
-        (await sender.request('sendMessage', { to: 'viewer', content: { image } })).message.messageId,
+        (await sender.request('sendMessage', { to: viewerId, content: { image } })).message.messageId,
       );
     }
-    const viewer = await h.connect('viewer');
+    const viewer = await h.connect(viewerId);
     const received: string[] = [];
     let cursor: string | undefined;
     do {
@@ -164,7 +171,7 @@ describe('sending', () => {
     const history: string[] = [];
     let before: string | undefined;
     do {
-      const page = await viewer.request('getHistory', { with: 'photographer', before });
+      const page = await viewer.request('getHistory', { with: photographer, before });
       history.push(...page.messages.map((m) => m.messageId));
       before = page.nextCursor;
     } while (before);
@@ -173,9 +180,10 @@ describe('sending', () => {
   });
 
   it('answers NOT_FOUND for an unknown recipient', async () => {
-    const alice = await h.connect('alice');
+    const [aliceId] = await h.users('alice');
+    const alice = await h.connect(aliceId);
     await expect(
-      alice.request('sendMessage', { to: 'nobody', content: { text: 'hi' } }),
+      alice.request('sendMessage', { to: h.id('nobody'), content: { text: 'hi' } }),
     ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
@@ -200,9 +208,14 @@ describe('bad input', () => {
   ];
 
   it.each(malformed)('answers BAD_REQUEST to %s and writes nothing', async (_case, frame) => {
-    const mallory = await h.connect('mallory');
+    const [malloryId] = await h.users('mallory');
+    const mallory = await h.connect(malloryId);
+    const connections = h.connectionsOf(malloryId);
     h.stack.metrics.reset();
-    const before = await Promise.all([h.items('messages'), h.items('relations')]);
+    // Whatever mallory's frames could write would name mallory (the sender) in its keys.
+    const ownItems = () =>
+      Promise.all([h.itemsOf('messages', [malloryId]), h.itemsOf('relations', [malloryId])]);
+    const before = await ownItems();
     const reply = new Promise<Record<string, unknown>>((resolve) => {
       mallory.on('reply', (r) => resolve(r as unknown as Record<string, unknown>));
     });
@@ -212,15 +225,17 @@ describe('bad input', () => {
     expect(answer.error.code).toBe('BAD_REQUEST');
     expect(answer.error.message).not.toMatch(/at .*\.ts|Error:/);
     const writes = h.stack.metrics.invocations
+      .filter((i) => connections.includes(i.connectionId))
       .flatMap((i) => i.dynamoCommands)
       .filter((c) => !/Get|Query/.test(c));
     expect(writes).toEqual([]);
-    expect(await Promise.all([h.items('messages'), h.items('relations')])).toEqual(before);
+    expect(await ownItems()).toEqual(before);
     await mallory.close();
   });
 
   it('errors are ParleyRequestErrors with a message a person can act on', async () => {
-    const mallory = await h.connect('mallory');
+    const [malloryId] = await h.users('mallory');
+    const mallory = await h.connect(malloryId);
     const error = await mallory
       .request('getHistory', { with: 'not valid!' } as never)
       .catch((e: unknown) => e);

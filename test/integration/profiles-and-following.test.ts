@@ -1,9 +1,10 @@
 /**
  * Profiles, following and last seen end to end: real WebSocket clients against the local
- * stack, with the DynamoDB requests of every call counted (DESIGN.md section 4).
+ * stack, with the DynamoDB requests of every call counted (the cost ceilings of
+ * docs/architecture.md).
  */
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
@@ -13,28 +14,13 @@ let dynamo: DynamoDBClient;
 beforeAll(async () => {
   h = await startHarness();
   dynamo = new DynamoDBClient({ endpoint: h.stack.dynamoEndpoint });
-  await h.createUsers([
-    'pam',
-    'pat',
-    'pia',
-    'pol', // profiles
-    'fay',
-    'fin',
-    'flo',
-    'fox',
-    'fred', // following
-    'lea',
-    'leo',
-    'lia',
-    'lou',
-    'lux', // last seen
-  ]);
 });
 afterAll(async () => {
   dynamo?.destroy();
   await h?.stop();
 });
 beforeEach(() => h.stack.metrics.reset());
+afterEach(() => h.cleanUp());
 
 /** The DynamoDB requests of the last finished invocation of `routeKey`. */
 function requestsOf(routeKey: string): number {
@@ -48,7 +34,7 @@ async function seen(userId: string): Promise<string> {
   const client = await h.connect(userId);
   const connectionId = h.connectionsOf(userId)[0];
   await client.close();
-  await h.stack.metrics.waitFor('$disconnect', (r) => r.connectionId === connectionId);
+  await h.stack.metrics.waitFor('$disconnect', (r) => r.connectionId === connectionId, 30_000);
   const presence = (await h.items('presence')).find((item) => item.userId === userId);
   return presence?.lastSeen as string;
 }
@@ -66,10 +52,11 @@ const PUBLIC_FIELDS = [
 
 describe('profiles', () => {
   it('getProfile answers only the public fields, in one request', async () => {
+    const [pam, patId] = await h.users('pam', 'pat');
     await dynamo.send(
       new UpdateItemCommand({
         TableName: h.stack.tables.users,
-        Key: { pk: { S: 'pam' } },
+        Key: { pk: { S: pam } },
         UpdateExpression: 'SET email = :e, phone = :p, passwordHash = :h, age = :a',
         ExpressionAttributeValues: {
           ':e': { S: 'pam@example.com' },
@@ -79,22 +66,23 @@ describe('profiles', () => {
         },
       }),
     );
-    const pat = await h.connect('pat');
-    const profile = await pat.request('getProfile', { userId: 'pam' });
-    expect(profile).toMatchObject({ userId: 'pam', name: 'pam', username: 'pam', lastSeen: null });
+    const pat = await h.connect(patId);
+    const profile = await pat.request('getProfile', { userId: pam });
+    expect(profile).toMatchObject({ userId: pam, name: pam, username: pam, lastSeen: null });
     expect(Object.keys(profile).every((key) => PUBLIC_FIELDS.includes(key))).toBe(true);
     expect(JSON.stringify(profile)).not.toMatch(/example\.com|scrypt|4155550123/);
     // Another user's setting is theirs alone.
     expect(profile.lastSeenVisibleTo).toBeUndefined();
     expect(requestsOf('getProfile')).toBe(1);
-    await expect(pat.request('getProfile', { userId: 'nobody' })).rejects.toMatchObject({
+    await expect(pat.request('getProfile', { userId: h.id('nobody') })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     await pat.close();
   });
 
   it('updateProfile changes the fields, answers the own profile, and others see it', async () => {
-    const pia = await h.connect('pia');
+    const [piaId, polId] = await h.users('pia', 'pol');
+    const pia = await h.connect(piaId);
     const photo = `data:image/png;base64,${'A'.repeat(40_000)}`;
     const updated = await pia.request('updateProfile', {
       name: 'Pia',
@@ -104,18 +92,18 @@ describe('profiles', () => {
       lastSeenVisibleTo: 'following',
     });
     expect(updated).toMatchObject({
-      userId: 'pia',
+      userId: piaId,
       name: 'Pia',
       family: 'Rossi',
-      username: 'pia',
+      username: piaId,
       photo,
       biography: 'Climbs rocks.\nDrinks tea.',
       lastSeenVisibleTo: 'following',
     });
     // One read of the account and presence items, one transaction.
     expect(requestsOf('updateProfile')).toBe(2);
-    const pol = await h.connect('pol');
-    expect(await pol.request('getProfile', { userId: 'pia' })).toMatchObject({
+    const pol = await h.connect(polId);
+    expect(await pol.request('getProfile', { userId: piaId })).toMatchObject({
       name: 'Pia',
       family: 'Rossi',
       photo,
@@ -126,15 +114,16 @@ describe('profiles', () => {
     expect(cleared.family).toBeUndefined();
     expect(cleared.photo).toBeUndefined();
     expect(cleared.biography).toBe('Climbs rocks.\nDrinks tea.');
-    expect(await pia.request('getProfile', { userId: 'pia' })).toMatchObject({
+    expect(await pia.request('getProfile', { userId: piaId })).toMatchObject({
       lastSeenVisibleTo: 'following',
     });
     await Promise.all([pia.close(), pol.close()]);
   });
 
   it('refuses bad input with BAD_REQUEST and oversize photos with PAYLOAD_TOO_LARGE, changing nothing', async () => {
-    const pol = await h.connect('pol');
-    const before = (await h.items('users')).find((item) => item.pk === 'pol');
+    const [polId] = await h.users('pol');
+    const pol = await h.connect(polId);
+    const before = (await h.items('users')).find((item) => item.pk === polId);
     const refused: [Record<string, unknown>, string][] = [
       [{}, 'BAD_REQUEST'],
       [{ name: '' }, 'BAD_REQUEST'],
@@ -149,162 +138,170 @@ describe('profiles', () => {
     for (const [data, code] of refused) {
       await expect(pol.request('updateProfile', data as never)).rejects.toMatchObject({ code });
     }
-    expect((await h.items('users')).find((item) => item.pk === 'pol')).toEqual(before);
+    expect((await h.items('users')).find((item) => item.pk === polId)).toEqual(before);
     await pol.close();
   });
 
   it('keeps usernames unique: a taken one answers CONFLICT, and a released one is free again', async () => {
-    const [pam, pat] = await Promise.all([h.connect('pam'), h.connect('pat')]);
-    await expect(pam.request('updateProfile', { username: 'PAT' })).rejects.toMatchObject({
+    // Each user's username is their id, so every name here is this test's own.
+    const [pamId, patId] = await h.users('pam', 'pat');
+    const [pam, pat] = await Promise.all([h.connect(pamId), h.connect(patId)]);
+    await expect(pam.request('updateProfile', { username: patId.toUpperCase() })).rejects.toMatchObject({
       code: 'CONFLICT',
     });
-    expect(await pam.request('updateProfile', { username: 'Pam.Rides' })).toMatchObject({
-      username: 'pam.rides',
+    expect(await pam.request('updateProfile', { username: `${pamId.toUpperCase()}.Rides` })).toMatchObject({
+      username: `${pamId}.rides`,
     });
-    const guards = (await h.items('users')).filter((item) => String(item.pk).startsWith('username#pam'));
-    expect(guards).toEqual([{ pk: 'username#pam.rides', userId: 'pam' }]);
-    // pat may now take "pam", and pam cannot take it back.
-    expect(await pat.request('updateProfile', { username: 'pam' })).toMatchObject({ username: 'pam' });
-    await expect(pam.request('updateProfile', { username: 'pam' })).rejects.toMatchObject({
+    const guards = (await h.items('users')).filter((item) => String(item.pk).startsWith(`username#${pamId}`));
+    expect(guards).toEqual([{ pk: `username#${pamId}.rides`, userId: pamId }]);
+    // pat may now take pam's old name, and pam cannot take it back.
+    expect(await pat.request('updateProfile', { username: pamId })).toMatchObject({ username: pamId });
+    await expect(pam.request('updateProfile', { username: pamId })).rejects.toMatchObject({
       code: 'CONFLICT',
     });
 
     // Two users racing for one free name: exactly one gets it.
+    const racer = h.id('racer');
     const race = await Promise.allSettled([
-      pam.request('updateProfile', { username: 'racer' }),
-      pat.request('updateProfile', { username: 'racer' }),
+      pam.request('updateProfile', { username: racer }),
+      pat.request('updateProfile', { username: racer }),
     ]);
     expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(
       race.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
     ).toEqual(['CONFLICT']);
-    const owners = (await h.items('users')).filter((item) => item.username === 'racer');
+    const owners = (await h.items('users')).filter((item) => item.username === racer);
     expect(owners).toHaveLength(1);
     await Promise.all([pam.close(), pat.close()]);
   });
 
   it('a user blocked by the owner gets NOT_FOUND, exactly like for a user who does not exist', async () => {
-    const [pol, pia] = await Promise.all([h.connect('pol'), h.connect('pia')]);
-    await pia.request('block', { userId: 'pol' });
-    const blocked = await pol.request('getProfile', { userId: 'pia' }).catch((error: unknown) => error);
-    const unknown = await pol.request('getProfile', { userId: 'piaa' }).catch((error: unknown) => error);
+    const [polId, piaId] = await h.users('pol', 'pia');
+    const [pol, pia] = await Promise.all([h.connect(polId), h.connect(piaId)]);
+    await pia.request('block', { userId: polId });
+    const blocked = await pol.request('getProfile', { userId: piaId }).catch((error: unknown) => error);
+    const unknown = await pol.request('getProfile', { userId: `${piaId}a` }).catch((error: unknown) => error);
     expect(blocked).toMatchObject({ code: 'NOT_FOUND' });
-    expect((blocked as Error).message).toBe((unknown as Error).message.replace('piaa', 'pia'));
+    expect((blocked as Error).message).toBe((unknown as Error).message.replace(`${piaId}a`, piaId));
     // The blocker still sees the blocked user's profile, but not their last seen.
-    expect(await pia.request('getProfile', { userId: 'pol' })).toMatchObject({
-      userId: 'pol',
+    expect(await pia.request('getProfile', { userId: polId })).toMatchObject({
+      userId: polId,
       lastSeen: null,
     });
-    await pia.request('unblock', { userId: 'pol' });
-    expect(await pol.request('getProfile', { userId: 'pia' })).toMatchObject({ userId: 'pia' });
+    await pia.request('unblock', { userId: polId });
+    expect(await pol.request('getProfile', { userId: piaId })).toMatchObject({ userId: piaId });
     await Promise.all([pol.close(), pia.close()]);
   });
 });
 
 describe('following', () => {
-  let fay: ParleyClient;
-  beforeAll(async () => {
-    fay = await h.connect('fay');
-  });
-  afterAll(() => fay.close());
-
   it('follow and unfollow are idempotent, one request each, and getFollowing lists them with since', async () => {
-    await fay.request('follow', { userId: 'fin' });
+    const [fayId, fin, flo] = await h.users('fay', 'fin', 'flo');
+    const fay = await h.connect(fayId);
+    await fay.request('follow', { userId: fin });
     expect(requestsOf('follow')).toBe(1);
     const first = await fay.request('getFollowing', {});
     expect(requestsOf('getFollowing')).toBe(1);
-    expect(first.following).toEqual([{ userId: 'fin', since: expect.any(String) }]);
-    await fay.request('follow', { userId: 'fin' });
-    await fay.request('follow', { userId: 'flo' });
+    expect(first.following).toEqual([{ userId: fin, since: expect.any(String) }]);
+    await fay.request('follow', { userId: fin });
+    await fay.request('follow', { userId: flo });
     const second = await fay.request('getFollowing', {});
     // Following again keeps the first `since`.
-    expect(second.following).toEqual([first.following[0], { userId: 'flo', since: expect.any(String) }]);
+    expect(second.following).toEqual([first.following[0], { userId: flo, since: expect.any(String) }]);
 
-    await fay.request('unfollow', { userId: 'fin' });
+    await fay.request('unfollow', { userId: fin });
     expect(requestsOf('unfollow')).toBe(1);
-    await fay.request('unfollow', { userId: 'fin' });
-    expect((await fay.request('getFollowing', {})).following.map((f) => f.userId)).toEqual(['flo']);
-    await fay.request('unfollow', { userId: 'flo' });
+    await fay.request('unfollow', { userId: fin });
+    expect((await fay.request('getFollowing', {})).following.map((f) => f.userId)).toEqual([flo]);
+    await fay.request('unfollow', { userId: flo });
   });
 
   it('pages getFollowing with limit and cursor', async () => {
-    for (const userId of ['fin', 'flo', 'fox', 'fred']) await fay.request('follow', { userId });
+    const [fayId, ...followed] = await h.users('fay', 'fin', 'flo', 'fox', 'fred');
+    const fay = await h.connect(fayId);
+    for (const userId of followed) await fay.request('follow', { userId });
     const page1 = await fay.request('getFollowing', { limit: 3 });
     const page2 = await fay.request('getFollowing', { limit: 3, cursor: page1.nextCursor });
-    expect(page1.following.map((f) => f.userId)).toEqual(['fin', 'flo', 'fox']);
-    expect(page2.following.map((f) => f.userId)).toEqual(['fred']);
+    expect(page1.following.map((f) => f.userId)).toEqual(followed.slice(0, 3));
+    expect(page2.following.map((f) => f.userId)).toEqual(followed.slice(3));
     expect(page2.nextCursor).toBeUndefined();
-    for (const userId of ['fin', 'flo', 'fox', 'fred']) await fay.request('unfollow', { userId });
+    for (const userId of followed) await fay.request('unfollow', { userId });
   });
 
   it('refuses following yourself, an unknown user, someone who blocks you, or someone you block', async () => {
-    const fox = await h.connect('fox');
-    await expect(fay.request('follow', { userId: 'fay' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(fay.request('follow', { userId: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await fox.request('block', { userId: 'fay' });
-    await expect(fay.request('follow', { userId: 'fox' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(fox.request('follow', { userId: 'fay' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await fox.request('unblock', { userId: 'fay' });
-    await fay.request('follow', { userId: 'fox' });
-    expect((await fay.request('getFollowing', {})).following.map((f) => f.userId)).toEqual(['fox']);
-    await fay.request('unfollow', { userId: 'fox' });
-    await fox.close();
+    const [fayId, foxId] = await h.users('fay', 'fox');
+    const [fay, fox] = await Promise.all([h.connect(fayId), h.connect(foxId)]);
+    await expect(fay.request('follow', { userId: fayId })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(fay.request('follow', { userId: h.id('ghost') })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await fox.request('block', { userId: fayId });
+    await expect(fay.request('follow', { userId: foxId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(fox.request('follow', { userId: fayId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await fox.request('unblock', { userId: fayId });
+    await fay.request('follow', { userId: foxId });
+    expect((await fay.request('getFollowing', {})).following.map((f) => f.userId)).toEqual([foxId]);
+    await fay.request('unfollow', { userId: foxId });
+    await Promise.all([fay.close(), fox.close()]);
   });
 
   it('a block removes the follows both ways, in one request, and unblocking restores none', async () => {
-    const fred = await h.connect('fred');
-    await fay.request('follow', { userId: 'fred' });
-    await fred.request('follow', { userId: 'fay' });
-    await fred.request('block', { userId: 'fay' });
+    const users = await h.users('fay', 'fred');
+    const [fayId, fredId] = users;
+    const [fay, fred] = await Promise.all([h.connect(fayId), h.connect(fredId)]);
+    await fay.request('follow', { userId: fredId });
+    await fred.request('follow', { userId: fayId });
+    await fred.request('block', { userId: fayId });
     expect(requestsOf('block')).toBe(1);
     expect((await fay.request('getFollowing', {})).following).toEqual([]);
     expect((await fred.request('getFollowing', {})).following).toEqual([]);
-    const presence = (await h.items('presence')).filter(
-      (item) => item.userId === 'fay' || item.userId === 'fred',
-    );
+    const presence = await h.itemsOf('presence', users);
     expect(presence.map((p) => [p.userId, p.follows, p.blocks, p.blockedBy])).toEqual(
       expect.arrayContaining([
-        ['fay', undefined, undefined, new Set(['fred'])],
-        ['fred', undefined, new Set(['fay']), undefined],
+        [fayId, undefined, undefined, new Set([fredId])],
+        [fredId, undefined, new Set([fayId]), undefined],
       ]),
     );
-    await fred.request('block', { userId: 'fay' });
-    await fred.request('unblock', { userId: 'fay' });
+    await fred.request('block', { userId: fayId });
+    await fred.request('unblock', { userId: fayId });
     expect(requestsOf('unblock')).toBe(1);
     expect((await fred.request('getFollowing', {})).following).toEqual([]);
-    await fred.close();
+    await Promise.all([fay.close(), fred.close()]);
   });
 
   it('a follow racing a block never survives it', async () => {
-    const flo = await h.connect('flo');
+    const [fayId, floId] = await h.users('fay', 'flo');
+    const [fay, flo] = await Promise.all([h.connect(fayId), h.connect(floId)]);
     for (let round = 0; round < 5; round += 1) {
       await Promise.allSettled([
-        fay.request('follow', { userId: 'flo' }),
-        flo.request('block', { userId: 'fay' }),
+        fay.request('follow', { userId: floId }),
+        flo.request('block', { userId: fayId }),
       ]);
       expect((await fay.request('getFollowing', {})).following).toEqual([]);
-      await flo.request('unblock', { userId: 'fay' });
+      await flo.request('unblock', { userId: fayId });
     }
-    await flo.close();
+    await Promise.all([fay.close(), flo.close()]);
   });
 });
 
 describe('last seen', () => {
   it('answers lastSeen and online for up to 100 ids in one request, in the order asked', async () => {
-    const leaSeen = await seen('lea');
-    const leo = await h.connect('leo');
-    const lia = await h.connect('lia');
+    const [leaId, leoId, liaId] = await h.users('lea', 'leo', 'lia');
+    const leaSeen = await seen(leaId);
+    const leo = await h.connect(leoId);
+    const lia = await h.connect(liaId);
     h.stack.metrics.reset();
-    const ids = ['leo', 'lea', 'ghost', ...Array.from({ length: 97 }, (_, i) => `nobody${i}`)];
+    const ghost = h.id('ghost');
+    const ids = [leoId, leaId, ghost, ...Array.from({ length: 97 }, (_, i) => h.id(`nobody${i}`))];
     const { lastSeen } = await lia.request('getLastSeen', { userIds: ids });
     expect(requestsOf('getLastSeen')).toBe(1);
     expect(lastSeen).toHaveLength(100);
     expect(lastSeen.slice(0, 3)).toEqual([
-      { userId: 'leo', lastSeen: null, online: true },
-      { userId: 'lea', lastSeen: leaSeen, online: false },
-      { userId: 'ghost', lastSeen: null, online: false },
+      { userId: leoId, lastSeen: null, online: true },
+      { userId: leaId, lastSeen: leaSeen, online: false },
+      { userId: ghost, lastSeen: null, online: false },
     ]);
-    await expect(lia.request('getLastSeen', { userIds: [...ids, 'one-more'] })).rejects.toMatchObject({
+    await expect(lia.request('getLastSeen', { userIds: [...ids, h.id('one_more')] })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
     expect(await lia.request('getLastSeen', { userIds: [] })).toEqual({ lastSeen: [] });
@@ -312,47 +309,49 @@ describe('last seen', () => {
   });
 
   it('honours lastSeenVisibleTo: everyone, following (whom the user follows), nobody, in getLastSeen and getProfile', async () => {
-    const louSeen = await seen('lou');
-    const [lou, lux, lia] = await Promise.all([h.connect('lou'), h.connect('lux'), h.connect('lia')]);
+    const [louId, luxId, liaId] = await h.users('lou', 'lux', 'lia');
+    const louSeen = await seen(louId);
+    const [lou, lux, lia] = await Promise.all([h.connect(louId), h.connect(luxId), h.connect(liaId)]);
     const view = async (viewer: ParleyClient) => {
-      const { lastSeen } = await viewer.request('getLastSeen', { userIds: ['lou'] });
-      const profile = await viewer.request('getProfile', { userId: 'lou' });
+      const { lastSeen } = await viewer.request('getLastSeen', { userIds: [louId] });
+      const profile = await viewer.request('getProfile', { userId: louId });
       expect(profile.lastSeen).toBe(lastSeen[0]?.lastSeen);
       return lastSeen[0];
     };
     // lou is online now (this connection) and was last seen at louSeen.
-    expect(await view(lux)).toEqual({ userId: 'lou', lastSeen: louSeen, online: true });
+    expect(await view(lux)).toEqual({ userId: louId, lastSeen: louSeen, online: true });
 
     await lou.request('updateProfile', { lastSeenVisibleTo: 'following' });
-    await lou.request('follow', { userId: 'lux' });
-    expect(await view(lux)).toEqual({ userId: 'lou', lastSeen: louSeen, online: true });
+    await lou.request('follow', { userId: luxId });
+    expect(await view(lux)).toEqual({ userId: louId, lastSeen: louSeen, online: true });
     // lia follows lou, but lou does not follow lia: following is lou's choice of audience.
-    await lia.request('follow', { userId: 'lou' });
-    expect(await view(lia)).toEqual({ userId: 'lou', lastSeen: null, online: false });
+    await lia.request('follow', { userId: louId });
+    expect(await view(lia)).toEqual({ userId: louId, lastSeen: null, online: false });
 
     await lou.request('updateProfile', { lastSeenVisibleTo: 'nobody' });
-    expect(await view(lux)).toEqual({ userId: 'lou', lastSeen: null, online: false });
+    expect(await view(lux)).toEqual({ userId: louId, lastSeen: null, online: false });
     // The owner always sees their own.
-    expect(await view(lou)).toEqual({ userId: 'lou', lastSeen: louSeen, online: true });
+    expect(await view(lou)).toEqual({ userId: louId, lastSeen: louSeen, online: true });
 
     await lou.request('updateProfile', { lastSeenVisibleTo: 'everyone' });
-    expect(await view(lia)).toEqual({ userId: 'lou', lastSeen: louSeen, online: true });
-    await lou.request('unfollow', { userId: 'lux' });
-    await lia.request('unfollow', { userId: 'lou' });
+    expect(await view(lia)).toEqual({ userId: louId, lastSeen: louSeen, online: true });
+    await lou.request('unfollow', { userId: luxId });
+    await lia.request('unfollow', { userId: louId });
     await Promise.all([lou.close(), lux.close(), lia.close()]);
   });
 
   it('shows nothing across a block, whichever side blocks', async () => {
-    const [lea, leo] = await Promise.all([h.connect('lea'), h.connect('leo')]);
+    const [leaId, leoId] = await h.users('lea', 'leo');
+    const [lea, leo] = await Promise.all([h.connect(leaId), h.connect(leoId)]);
     const of = async (viewer: ParleyClient, userId: string) =>
       (await viewer.request('getLastSeen', { userIds: [userId] })).lastSeen[0];
-    expect(await of(leo, 'lea')).toMatchObject({ online: true });
-    await lea.request('block', { userId: 'leo' });
-    expect(await of(leo, 'lea')).toEqual({ userId: 'lea', lastSeen: null, online: false });
-    expect(await of(lea, 'leo')).toEqual({ userId: 'leo', lastSeen: null, online: false });
-    await lea.request('unblock', { userId: 'leo' });
-    expect(await of(leo, 'lea')).toMatchObject({ online: true });
-    expect(await of(lea, 'leo')).toMatchObject({ online: true });
+    expect(await of(leo, leaId)).toMatchObject({ online: true });
+    await lea.request('block', { userId: leoId });
+    expect(await of(leo, leaId)).toEqual({ userId: leaId, lastSeen: null, online: false });
+    expect(await of(lea, leoId)).toEqual({ userId: leoId, lastSeen: null, online: false });
+    await lea.request('unblock', { userId: leoId });
+    expect(await of(leo, leaId)).toMatchObject({ online: true });
+    expect(await of(lea, leoId)).toMatchObject({ online: true });
     await Promise.all([lea.close(), leo.close()]);
   });
 });

@@ -1,22 +1,27 @@
 /**
  * 24-hour stories end to end: real WebSocket clients against the local stack, a controllable
  * clock for expiry (the handlers run in this process, so faking `Date` moves their `now`),
- * and the feed's DynamoDB requests counted at 5 and 250 followed users (DESIGN.md section 4:
- * 1 + 1 per 100 followed users).
+ * and the feed's DynamoDB requests counted at 5 and 250 followed users (the cost ceilings of
+ * docs/architecture.md: 1 + 1 per 100 followed users).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
+/** A use case's caller, for seeding through the domain. */
+const asUser = (userId: string) => ({ userId, connectionId: 'seed', now: new Date() });
+
 let h: Harness;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.createUsers(['sam', 'sue', 'sid', 'sal', 'sky', 'max', 'mia']);
 });
 afterAll(() => h?.stop());
 beforeEach(() => h.stack.metrics.reset());
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await h.cleanUp();
+});
 
 const image = (fill = 'A', length = 400) => `data:image/png;base64,${fill.repeat(length)}`;
 
@@ -28,9 +33,10 @@ function requestsOf(routeKey: string): number {
 
 describe('posting, the feed and photos', () => {
   it('shows followers the stories of whom they follow, grouped by owner, newest first', async () => {
-    const [sam, sue, sid] = await Promise.all([h.connect('sam'), h.connect('sue'), h.connect('sid')]);
-    await sid.request('follow', { userId: 'sam' });
-    await sid.request('follow', { userId: 'sue' });
+    const [samId, sueId, sidId] = await h.users('sam', 'sue', 'sid');
+    const [sam, sue, sid] = await Promise.all([h.connect(samId), h.connect(sueId), h.connect(sidId)]);
+    await sid.request('follow', { userId: samId });
+    await sid.request('follow', { userId: sueId });
 
     const first = await sam.request('postStory', { image: image('B'), caption: '  morning  ' });
     expect(requestsOf('postStory')).toBe(2);
@@ -42,7 +48,7 @@ describe('posting, the feed and photos', () => {
     expect(requestsOf('getFollowingStories')).toBe(2);
     expect(stories).toEqual([
       {
-        ownerId: 'sam',
+        ownerId: samId,
         items: [
           {
             storyId: third.storyId,
@@ -59,79 +65,82 @@ describe('posting, the feed and photos', () => {
         ],
       },
       {
-        ownerId: 'sue',
+        ownerId: sueId,
         items: [{ storyId: second.storyId, createdAt: expect.any(String), expiresAt: second.expiresAt }],
       },
     ]);
     // No image in the feed: photos are fetched one at a time.
     expect(JSON.stringify(stories)).not.toContain('AAAA');
 
-    expect(await sid.request('getStoryPhoto', { ownerId: 'sam', storyId: first.storyId })).toEqual({
+    expect(await sid.request('getStoryPhoto', { ownerId: samId, storyId: first.storyId })).toEqual({
       status: true,
       id: first.storyId,
       image: image('B'),
     });
     expect(requestsOf('getStoryPhoto')).toBe(1);
     // The owner sees their own.
-    expect(await sam.request('getStoryPhoto', { ownerId: 'sam', storyId: third.storyId })).toMatchObject({
+    expect(await sam.request('getStoryPhoto', { ownerId: samId, storyId: third.storyId })).toMatchObject({
       image: image('D'),
     });
     await Promise.all([sam.close(), sue.close(), sid.close()]);
   });
 
   it('answers NOT_FOUND to users who do not follow the owner, and for unknown stories', async () => {
-    const [sam, sal] = await Promise.all([h.connect('sam'), h.connect('sal')]);
+    const [samId, salId] = await h.users('sam', 'sal');
+    const [sam, sal] = await Promise.all([h.connect(samId), h.connect(salId)]);
     const { storyId } = await sam.request('postStory', { image: image() });
-    await expect(sal.request('getStoryPhoto', { ownerId: 'sam', storyId })).rejects.toMatchObject({
+    await expect(sal.request('getStoryPhoto', { ownerId: samId, storyId })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     expect((await sal.request('getFollowingStories', {})).stories).toEqual([]);
-    await sal.request('follow', { userId: 'sam' });
-    await expect(sal.request('getStoryPhoto', { ownerId: 'sam', storyId })).resolves.toMatchObject({
+    await sal.request('follow', { userId: samId });
+    await expect(sal.request('getStoryPhoto', { ownerId: samId, storyId })).resolves.toMatchObject({
       status: true,
     });
     await expect(
-      sal.request('getStoryPhoto', { ownerId: 'sam', storyId: '01JZZZZZZZZZZZZZZZZZZZZZZZ' }),
+      sal.request('getStoryPhoto', { ownerId: samId, storyId: '01JZZZZZZZZZZZZZZZZZZZZZZZ' }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(sal.request('getStoryPhoto', { ownerId: 'sam', storyId: 'nope' })).rejects.toMatchObject({
+    await expect(sal.request('getStoryPhoto', { ownerId: samId, storyId: 'nope' })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
-    await sal.request('unfollow', { userId: 'sam' });
+    await sal.request('unfollow', { userId: samId });
     await Promise.all([sam.close(), sal.close()]);
   });
 
   it('hides the stories of a user who blocks a follower, at once', async () => {
-    const [sue, sky] = await Promise.all([h.connect('sue'), h.connect('sky')]);
-    await sky.request('follow', { userId: 'sue' });
+    const [sueId, skyId] = await h.users('sue', 'sky');
+    const [sue, sky] = await Promise.all([h.connect(sueId), h.connect(skyId)]);
+    await sky.request('follow', { userId: sueId });
     const { storyId } = await sue.request('postStory', { image: image() });
-    expect((await sky.request('getFollowingStories', {})).stories.map((s) => s.ownerId)).toEqual(['sue']);
-    await sue.request('block', { userId: 'sky' });
+    expect((await sky.request('getFollowingStories', {})).stories.map((s) => s.ownerId)).toEqual([sueId]);
+    await sue.request('block', { userId: skyId });
     expect((await sky.request('getFollowingStories', {})).stories).toEqual([]);
-    await expect(sky.request('getStoryPhoto', { ownerId: 'sue', storyId })).rejects.toMatchObject({
+    await expect(sky.request('getStoryPhoto', { ownerId: sueId, storyId })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
-    await expect(sky.request('follow', { userId: 'sue' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await sue.request('unblock', { userId: 'sky' });
+    await expect(sky.request('follow', { userId: sueId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await sue.request('unblock', { userId: skyId });
     await Promise.all([sue.close(), sky.close()]);
   });
 
   it('deleteStory removes the owner’s story for everyone, idempotently', async () => {
-    const [sal, sky] = await Promise.all([h.connect('sal'), h.connect('sky')]);
-    await sky.request('follow', { userId: 'sal' });
+    const [salId, skyId] = await h.users('sal', 'sky');
+    const [sal, sky] = await Promise.all([h.connect(salId), h.connect(skyId)]);
+    await sky.request('follow', { userId: salId });
     const { storyId } = await sal.request('postStory', { image: image() });
     const kept = await sal.request('postStory', { image: image() });
     expect(await sal.request('deleteStory', { storyId })).toEqual({});
     expect(requestsOf('deleteStory')).toBe(2);
     expect(await sal.request('deleteStory', { storyId })).toEqual({});
     const feed = (await sky.request('getFollowingStories', {})).stories;
-    expect(feed.find((s) => s.ownerId === 'sal')?.items.map((i) => i.storyId)).toEqual([kept.storyId]);
-    await expect(sky.request('getStoryPhoto', { ownerId: 'sal', storyId })).rejects.toMatchObject({
+    expect(feed.find((s) => s.ownerId === salId)?.items.map((i) => i.storyId)).toEqual([kept.storyId]);
+    await expect(sky.request('getStoryPhoto', { ownerId: salId, storyId })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     // Only one's own stories can be deleted: the id is looked up under the caller.
     await sky.request('deleteStory', { storyId: kept.storyId });
     await expect(
-      sky.request('getStoryPhoto', { ownerId: 'sal', storyId: kept.storyId }),
+      sky.request('getStoryPhoto', { ownerId: salId, storyId: kept.storyId }),
     ).resolves.toMatchObject({
       status: true,
     });
@@ -139,8 +148,9 @@ describe('posting, the feed and photos', () => {
   });
 
   it('refuses oversize or malformed images and captions, storing nothing', async () => {
-    const sam = await h.connect('sam');
-    const before = (await h.items('stories')).length;
+    const [samId] = await h.users('sam');
+    const sam = await h.connect(samId);
+    const before = (await h.itemsOf('stories', [samId])).length;
     await expect(sam.request('postStory', { image: image('A', 70_000) })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
@@ -152,12 +162,13 @@ describe('posting, the feed and photos', () => {
     ).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
-    expect((await h.items('stories')).length).toBe(before);
+    expect((await h.itemsOf('stories', [samId])).length).toBe(before);
     await sam.close();
   });
 
   it('caps a user at 50 active stories with RATE_LIMITED', async () => {
-    const max = await h.connect('max');
+    const [maxId] = await h.users('max');
+    const max = await h.connect(maxId);
     for (let i = 0; i < 50; i += 1) await max.request('postStory', { image: image() });
     await expect(max.request('postStory', { image: image() })).rejects.toMatchObject({
       code: 'RATE_LIMITED',
@@ -168,8 +179,9 @@ describe('posting, the feed and photos', () => {
 
 describe('24-hour expiry, with a controllable clock', () => {
   it('never returns a story from its 24th hour on, though DynamoDB still holds it', async () => {
-    const [mia, sid] = await Promise.all([h.connect('mia'), h.connect('sid')]);
-    await sid.request('follow', { userId: 'mia' });
+    const [miaId, sidId] = await h.users('mia', 'sid');
+    const [mia, sid] = await Promise.all([h.connect(miaId), h.connect(sidId)]);
+    await sid.request('follow', { userId: miaId });
     const posted = new Date('2030-05-01T10:00:00.000Z');
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(posted);
@@ -181,19 +193,19 @@ describe('24-hour expiry, with a controllable clock', () => {
 
     vi.setSystemTime(new Date('2030-05-02T09:59:59.999Z'));
     const feed = (await sid.request('getFollowingStories', {})).stories;
-    expect(feed.find((s) => s.ownerId === 'mia')?.items.map((i) => i.storyId)).toEqual([storyId]);
-    await expect(sid.request('getStoryPhoto', { ownerId: 'mia', storyId })).resolves.toMatchObject({
+    expect(feed.find((s) => s.ownerId === miaId)?.items.map((i) => i.storyId)).toEqual([storyId]);
+    await expect(sid.request('getStoryPhoto', { ownerId: miaId, storyId })).resolves.toMatchObject({
       status: true,
     });
 
     vi.setSystemTime(new Date('2030-05-02T10:00:00.000Z'));
     expect(
-      (await sid.request('getFollowingStories', {})).stories.find((s) => s.ownerId === 'mia'),
+      (await sid.request('getFollowingStories', {})).stories.find((s) => s.ownerId === miaId),
     ).toBeUndefined();
-    await expect(sid.request('getStoryPhoto', { ownerId: 'mia', storyId })).rejects.toMatchObject({
+    await expect(sid.request('getStoryPhoto', { ownerId: miaId, storyId })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
-    await expect(mia.request('getStoryPhoto', { ownerId: 'mia', storyId })).rejects.toMatchObject({
+    await expect(mia.request('getStoryPhoto', { ownerId: miaId, storyId })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     // TTL has not removed it: the reads alone keep it out.
@@ -202,7 +214,7 @@ describe('24-hour expiry, with a controllable clock', () => {
 
     // The owner's next post drops the expired entry from the summary.
     const next = await mia.request('postStory', { image: image() });
-    const summary = (await h.items('stories')).find((item) => item.pk === 'mia' && item.sk === 'summary');
+    const summary = (await h.items('stories')).find((item) => item.pk === miaId && item.sk === 'summary');
     expect((summary?.stories as { storyId: string }[] | undefined)?.map((s) => s.storyId)).toEqual([
       next.storyId,
     ]);
@@ -213,9 +225,9 @@ describe('24-hour expiry, with a controllable clock', () => {
 
 describe('getFollowingStories cost', () => {
   /** `viewer` follows `count` fresh users who each have one story; the feed's requests. */
-  async function measure(viewer: string, count: number): Promise<{ requests: number; owners: number }> {
-    const owners = Array.from({ length: count }, (_, i) => `${viewer}-owner${i}`);
-    await h.createUsers([viewer, ...owners]);
+  async function measure(count: number): Promise<{ requests: number; owners: number }> {
+    const [viewer] = await h.users('viewer');
+    const owners = await h.users(...Array.from({ length: count }, (_, i) => `owner${i}`));
     // Imported now: the adapters read the table names the stack put in the environment.
     const { DynamoStoryStore } = await import('../../lambdas/adapters/story-store.ts');
     const { DynamoRelationStore } = await import('../../lambdas/adapters/relation-store.ts');
@@ -225,8 +237,8 @@ describe('getFollowingStories cost', () => {
     for (let i = 0; i < owners.length; i += 25) {
       await Promise.all(
         owners.slice(i, i + 25).map(async (owner) => {
-          await postStory(stories, owner, { image: image() }, new Date());
-          await follow(relations, viewer, { userId: owner }, new Date());
+          await postStory(stories, { image: image() }, asUser(owner));
+          await follow(relations, { userId: owner }, asUser(viewer));
         }),
       );
     }
@@ -244,8 +256,8 @@ describe('getFollowingStories cost', () => {
   }
 
   it('is 1 + 1 per 100 followed users: 2 at 5, 4 at 250', async () => {
-    const five = await measure('feed5', 5);
-    const many = await measure('feed250', 250);
+    const five = await measure(5);
+    const many = await measure(250);
     console.info('getFollowingStories DynamoDB requests:', { 5: five.requests, 250: many.requests });
     expect(five).toEqual({ requests: 2, owners: 5 });
     expect(many).toEqual({ requests: 1 + Math.ceil(250 / 100), owners: 250 });
@@ -258,22 +270,21 @@ describe('a large feed', () => {
     const { DynamoRelationStore } = await import('../../lambdas/adapters/relation-store.ts');
     const { postStory } = await import('../../lambdas/domain/stories.ts');
     const { follow } = await import('../../lambdas/domain/relations.ts');
-    const owners = Array.from({ length: 12 }, (_, i) => `big-owner${i}`);
-    await h.createUsers(['big-viewer', ...owners]);
+    const [viewerId] = await h.users('big_viewer');
+    const owners = await h.users(...Array.from({ length: 12 }, (_, i) => `big_owner${i}`));
     const [stories, relations] = [new DynamoStoryStore(), new DynamoRelationStore()];
     // 12 owners × 50 stories × a 200-character caption: about 190 KB of entries.
     for (const owner of owners) {
-      await follow(relations, 'big-viewer', { userId: owner }, new Date());
+      await follow(relations, { userId: owner }, asUser(viewerId));
       for (let i = 0; i < 50; i += 1) {
         await postStory(
           stories,
-          owner,
           { image: image(), caption: `${owner} ${i} `.padEnd(200, 'é') },
-          new Date(),
+          asUser(owner),
         );
       }
     }
-    const viewer: ParleyClient = await h.connect('big-viewer');
+    const viewer: ParleyClient = await h.connect(viewerId);
     const frames: number[] = [];
     viewer.on('frame', (frame) => frames.push(Buffer.byteLength(JSON.stringify(frame))));
     const ids: string[] = [];

@@ -18,6 +18,13 @@ import { USER_ID_PATTERN } from '../../lambdas/limits.ts';
 import { FakeAccountStore, FakeMailer, TestTokens } from './account-fakes.ts';
 
 const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };
+/**
+ * The timing tests compare the fastest of several runs of each case: a busy machine only ever
+ * adds time to a run, so the fastest is the closest to the work itself. They hash at logN 13
+ * a dozen times, which a busy machine can make slow.
+ */
+const TIMING_RUNS = 5;
+const SCRYPT_TIMEOUT_MS = 120_000;
 const start = new Date('2026-11-22T10:00:00Z');
 
 function advance(ms: number) {
@@ -334,8 +341,10 @@ describe('accounts', () => {
       ).toEqual({ codeSent: true });
     });
 
-    it('register hashes the password whatever the address', async () => {
-      await signUp({ ...alice, email: 'taken@example.com', username: 'owner' });
+    it('register hashes the password whatever the address', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
+      for (let i = 0; i < TIMING_RUNS; i += 1) {
+        await signUp({ ...alice, email: `taken${i}@example.com`, username: `owner${i}` });
+      }
       advance(60_000);
       // scrypt dominates: both answers take about as long.
       const slow: ScryptParams = { logN: 13, r: 8, p: 1 };
@@ -346,10 +355,14 @@ describe('accounts', () => {
       };
       vi.useRealTimers();
       await timed('warm-up@example.com', 'probe_w'); // the first scrypt of a process allocates its memory
-      const newAddress = await timed('new@example.com', 'probe_a');
-      const takenAddress = await timed('taken@example.com', 'probe_b');
-      expect(takenAddress).toBeGreaterThan(newAddress * 0.5);
-      expect(newAddress).toBeGreaterThan(takenAddress * 0.5);
+      const newAddress: number[] = [];
+      const takenAddress: number[] = [];
+      for (let i = 0; i < TIMING_RUNS; i += 1) {
+        newAddress.push(await timed(`new${i}@example.com`, `probe_a${i}`));
+        takenAddress.push(await timed(`taken${i}@example.com`, `probe_b${i}`));
+      }
+      expect(Math.min(...takenAddress)).toBeGreaterThan(Math.min(...newAddress) * 0.5);
+      expect(Math.min(...newAddress)).toBeGreaterThan(Math.min(...takenAddress) * 0.5);
     });
 
     it('login answers the same 401 for an unknown address, a wrong password and an unconfirmed sign-up', async () => {
@@ -376,7 +389,9 @@ describe('accounts', () => {
       expect(accounts.items.get('loginfail#pending@example.com')).toBeDefined();
     });
 
-    it('login checks an unknown address against a dummy hash at the same parameters', async () => {
+    it('login checks an unknown address against a dummy hash at the same parameters', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       const passwords = await import('../../lambdas/domain/passwords.ts');
       const slow: ScryptParams = { logN: 13, r: 8, p: 1 };
       await signUp();
@@ -398,10 +413,14 @@ describe('accounts', () => {
         return performance.now() - t;
       };
       await timed(alice.email);
-      const known = await timed(alice.email);
-      const unknown = await timed('nobody@example.com');
-      expect(unknown).toBeGreaterThan(known * 0.5);
-      expect(known).toBeGreaterThan(unknown * 0.5);
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < TIMING_RUNS; i += 1) {
+        known.push(await timed(alice.email));
+        unknown.push(await timed('nobody@example.com'));
+      }
+      expect(Math.min(...unknown)).toBeGreaterThan(Math.min(...known) * 0.5);
+      expect(Math.min(...known)).toBeGreaterThan(Math.min(...unknown) * 0.5);
     });
 
     it('resend answers the same for every address, mails only a pending sign-up, and paces the others', async () => {

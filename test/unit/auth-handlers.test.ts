@@ -36,7 +36,7 @@ import { httpSchemas } from '../../lambdas/http-protocol.ts';
 import type { HttpEvent, HttpHandler } from '../../lambdas/shared/http-route.ts';
 
 const { signAccessToken, verifyAccessToken } = await import('../../lambdas/adapters/jwt.ts');
-const { deriveKeys } = await import('../../lambdas/adapters/signing-key.ts');
+const { deriveKeys } = await import('../../lambdas/adapters/token-service.ts');
 const { hashPassword } = await import('../../lambdas/domain/passwords.ts');
 const { hashCode } = await import('../../lambdas/domain/verification-codes.ts');
 const { MAIL_UNAVAILABLE_MESSAGE } = await import('../../lambdas/adapters/mailer.ts');
@@ -51,6 +51,11 @@ const handlers: Record<HttpEndpoint, HttpHandler> = {
 const keys = await deriveKeys(secret);
 const settings = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
 const FAST = { logN: 4, r: 8, p: 1 };
+/**
+ * The handlers hash at the production cost (scrypt N=2^17, about 0.4 s on an idle core and
+ * seconds on a busy one): the tests that register or log in get a timeout sized for that.
+ */
+const SCRYPT_TIMEOUT_MS = 120_000;
 
 function post(path: string, body?: string, headers: Record<string, string> = {}): HttpEvent {
   return {
@@ -150,7 +155,7 @@ describe('/auth handlers over the AWS SDK', () => {
       username: 'alice',
     });
 
-    it('answers a new and a taken address byte for byte alike', async () => {
+    it('answers a new and a taken address byte for byte alike', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
       const asNew = await handlers.register(post('/auth/register', body));
       expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
       expect(ses).toHaveReceivedCommandWith(SendEmailCommand, {
@@ -188,7 +193,9 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
     });
 
-    it('writes the account, both guards and the code in one conditional transaction', async () => {
+    it('writes the account, both guards and the code in one conditional transaction', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       await handlers.register(post('/auth/register', body));
       const transaction = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input;
       const items = transaction?.TransactItems ?? [];
@@ -228,7 +235,7 @@ describe('/auth handlers over the AWS SDK', () => {
       });
     });
 
-    it('answers 409 to a taken username and writes nothing', async () => {
+    it('answers 409 to a taken username and writes nothing', { timeout: SCRYPT_TIMEOUT_MS }, async () => {
       dynamo.on(BatchGetCommand).resolves({
         Responses: { [env.USERS_TABLE]: [{ pk: 'username#alice', userId: 'u_someone' }] },
       });
@@ -242,7 +249,9 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(ses.calls()).toHaveLength(0);
     });
 
-    it('answers 503 when SES fails, gives the mail slot back, writes no account, and works when asked again', async () => {
+    it('answers 503 when SES fails, gives the mail slot back, writes no account, and works when asked again', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       ses
         .on(SendEmailCommand)
         .rejects(Object.assign(new Error('Throttling: rate exceeded'), { name: 'Throttling' }));
@@ -264,7 +273,9 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     });
 
-    it('answers 429 with Retry-After within a minute of the last mail', async () => {
+    it('answers 429 with Retry-After within a minute of the last mail', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       dynamo.on(BatchGetCommand).resolves({
         Responses: {
           [env.USERS_TABLE]: [{ pk: 'mail#alice@example.com', sentAt: [Date.now() - 15_000], version: 1 }],
@@ -280,7 +291,9 @@ describe('/auth handlers over the AWS SDK', () => {
   });
 
   describe('POST /auth/login', () => {
-    it('answers the same 401 to an unknown address and to a wrong password', async () => {
+    it('answers the same 401 to an unknown address and to a wrong password', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       const login = (email: string) =>
         handlers.login(post('/auth/login', JSON.stringify({ email, password: 'wrong password' })));
       const unknown = await login('nobody@example.com');
@@ -315,7 +328,9 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: 'loginfail#alice@example.com' } });
     });
 
-    it('signs a confirmed account in, and upgrades a hash made with older parameters', async () => {
+    it('signs a confirmed account in, and upgrades a hash made with older parameters', {
+      timeout: SCRYPT_TIMEOUT_MS,
+    }, async () => {
       const account = {
         pk: 'u_alice',
         userId: 'u_alice',
