@@ -15,7 +15,7 @@ mockClient(SecretsManagerClient)
   .resolves({ SecretString: 'a-test-secret-that-is-long-enough-for-hs256!' });
 
 const { codeKey, deriveKeys, signingKey, tokenSettings } = await import(
-  '../../lambdas/adapters/signing-key.ts'
+  '../../lambdas/adapters/token-service.ts'
 );
 
 import { hmacKey, signAccessToken, verifyAccessToken } from '../../lambdas/adapters/jwt.ts';
