@@ -21,6 +21,7 @@ import { USER_ID_PATTERN } from '../limits.ts';
 import { BadRequestError, ConflictError, RateLimitedError, UnauthorizedError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { codeMail, signUpAttemptMail } from './account-mails.ts';
+import type { Caller, TokenHolder } from './caller.ts';
 import {
   dummyPasswordHash,
   hashPassword,
@@ -182,8 +183,9 @@ async function sendOrRelease(mailer: Mailer, mail: Mail, release: () => Promise<
 export async function register(
   deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey' | 'passwordParams' | 'newUserId'>,
   input: HttpRequests['register'],
-  now: Date,
+  caller: Caller,
 ): Promise<HttpReplies['register']> {
+  const { now } = caller;
   const emailKey = emailKeyOf(input.email);
   const username = input.username;
   const nowSeconds = epochSeconds(now);
@@ -259,8 +261,9 @@ export async function register(
 export async function resend(
   deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey'>,
   input: HttpRequests['resend'],
-  now: Date,
+  caller: Caller,
 ): Promise<HttpReplies['resend']> {
+  const { now } = caller;
   const emailKey = emailKeyOf(input.email);
   const nowSeconds = epochSeconds(now);
   const key = await deps.codeKey();
@@ -310,8 +313,9 @@ function issueTime(account: AccountRecord, now: Date): Date {
 export async function verify(
   deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'codeKey'>,
   input: HttpRequests['verify'],
-  now: Date,
+  caller: Caller,
 ): Promise<HttpReplies['verify']> {
+  const { now } = caller;
   const emailKey = emailKeyOf(input.email);
   const key = await deps.codeKey();
   const code = await deps.accounts.takeCodeAttempt(emailKey, MAX_CODE_ATTEMPTS, epochSeconds(now));
@@ -335,8 +339,9 @@ export async function verify(
 export async function login(
   deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'passwordParams'>,
   input: HttpRequests['login'],
-  now: Date,
+  caller: Caller,
 ): Promise<HttpReplies['login']> {
+  const { now } = caller;
   const emailKey = emailKeyOf(input.email);
   const params = deps.passwordParams ?? PASSWORD_HASH_PARAMS;
   const nowMs = now.getTime();
@@ -378,9 +383,10 @@ export async function login(
  */
 export async function logout(
   deps: Pick<AccountDeps, 'accounts'>,
-  token: { userId: string; issuedAt: number },
-  now: Date,
+  _input: HttpRequests['logout'],
+  caller: TokenHolder,
 ): Promise<HttpReplies['logout']> {
+  const { now, ...token } = caller;
   // Later than this token and than any token issued so far (iat has one-second resolution).
   const validAfter = Math.max(epochSeconds(now), token.issuedAt) + 1;
   if (!(await deps.accounts.revokeTokens(token.userId, token.issuedAt, validAfter))) {

@@ -6,4 +6,4 @@ import { httpRoute } from '../shared/http-route.ts';
 
 const deps = { accounts: new DynamoAccountStore(), tokens: new JwtTokenService() };
 
-export const handler = httpRoute('login', (input, ctx) => login(deps, input, ctx.now));
+export const handler = httpRoute('login', (input, caller) => login(deps, input, caller));

@@ -6,6 +6,6 @@ import { bearerRoute } from '../shared/http-route.ts';
 
 const deps = { accounts: new DynamoAccountStore() };
 
-export const handler = bearerRoute('logout', new JwtTokenService(), (_input, ctx) =>
-  logout(deps, ctx.token, ctx.now),
+export const handler = bearerRoute('logout', new JwtTokenService(), (input, ctx) =>
+  logout(deps, input, { ...ctx.token, now: ctx.now }),
 );

@@ -7,4 +7,4 @@ import { httpRoute } from '../shared/http-route.ts';
 
 const deps = { accounts: new DynamoAccountStore(), mailer: new SesMailer(), codeKey };
 
-export const handler = httpRoute('register', (input, ctx) => register(deps, input, ctx.now));
+export const handler = httpRoute('register', (input, caller) => register(deps, input, caller));

@@ -7,4 +7,4 @@ import { httpRoute } from '../shared/http-route.ts';
 
 const deps = { accounts: new DynamoAccountStore(), mailer: new SesMailer(), codeKey };
 
-export const handler = httpRoute('resend', (input, ctx) => resend(deps, input, ctx.now));
+export const handler = httpRoute('resend', (input, caller) => resend(deps, input, caller));

@@ -6,6 +6,6 @@ import { httpRoute } from '../shared/http-route.ts';
 
 const deps = { accounts: new DynamoAccountStore(), tokens: new JwtTokenService(), codeKey };
 
-export const handler = httpRoute('verify', (input, ctx) => verify(deps, input, ctx.now), {
+export const handler = httpRoute('verify', (input, caller) => verify(deps, input, caller), {
   errorFields: { verified: false },
 });

@@ -69,13 +69,13 @@ describe('accounts', () => {
 
   /** Signs up and verifies; returns the verify answer. */
   async function signUp(input = alice) {
-    await register(deps, input, new Date());
-    return verify(deps, { email: input.email, code: mailer.lastCode() }, new Date());
+    await register(deps, input, { now: new Date() });
+    return verify(deps, { email: input.email, code: mailer.lastCode() }, { now: new Date() });
   }
 
   describe('register and verify', () => {
     it('mails a code, and the right code confirms the address and signs in', async () => {
-      expect(await register(deps, alice, new Date())).toEqual({ codeSent: true });
+      expect(await register(deps, alice, { now: new Date() })).toEqual({ codeSent: true });
       expect(mailer.sent).toHaveLength(1);
       const mail = mailer.sent[0];
       expect(mail?.to).toBe('Alice@Example.com');
@@ -90,7 +90,11 @@ describe('accounts', () => {
       expect(USER_ID_PATTERN.test(String(pending?.pk))).toBe(true);
 
       advance(60_000);
-      const answer = await verify(deps, { email: 'alice@EXAMPLE.com', code: mailer.lastCode() }, new Date());
+      const answer = await verify(
+        deps,
+        { email: 'alice@EXAMPLE.com', code: mailer.lastCode() },
+        { now: new Date() },
+      );
       expect(answer.verified).toBe(true);
       expect(answer.user).toEqual({
         userId: pending?.pk,
@@ -117,7 +121,7 @@ describe('accounts', () => {
     });
 
     it('stores the code only as a keyed hash', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       const stored = accounts.items.get('code#alice@example.com');
       expect(stored).toMatchObject({
@@ -128,68 +132,68 @@ describe('accounts', () => {
     });
 
     it('a code is single use', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
-      await verify(deps, { email: alice.email, code }, new Date());
-      await expect(verify(deps, { email: alice.email, code }, new Date())).rejects.toMatchObject({
+      await verify(deps, { email: alice.email, code }, { now: new Date() });
+      await expect(verify(deps, { email: alice.email, code }, { now: new Date() })).rejects.toMatchObject({
         code: 'BAD_REQUEST',
         message: CODE_REJECTED_MESSAGE,
       });
     });
 
     it('a code expires after 10 minutes', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       advance(CODE_LIFETIME_SECONDS * 1000);
-      await expect(verify(deps, { email: alice.email, code }, new Date())).rejects.toMatchObject({
+      await expect(verify(deps, { email: alice.email, code }, { now: new Date() })).rejects.toMatchObject({
         code: 'BAD_REQUEST',
       });
     });
 
     it('a code is still good just before 10 minutes', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       advance(CODE_LIFETIME_SECONDS * 1000 - 1000);
-      expect((await verify(deps, { email: alice.email, code: mailer.lastCode() }, new Date())).verified).toBe(
-        true,
-      );
+      expect(
+        (await verify(deps, { email: alice.email, code: mailer.lastCode() }, { now: new Date() })).verified,
+      ).toBe(true);
     });
 
     it('takes 4 wrong tries and the right one on the 5th', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       const wrong = code === '000000' ? '000001' : '000000';
       for (let i = 0; i < MAX_CODE_ATTEMPTS - 1; i += 1) {
-        await expect(verify(deps, { email: alice.email, code: wrong }, new Date())).rejects.toThrow(
+        await expect(verify(deps, { email: alice.email, code: wrong }, { now: new Date() })).rejects.toThrow(
           CODE_REJECTED_MESSAGE,
         );
       }
-      expect((await verify(deps, { email: alice.email, code }, new Date())).verified).toBe(true);
+      expect((await verify(deps, { email: alice.email, code }, { now: new Date() })).verified).toBe(true);
     });
 
     it('the 5th wrong try burns the code: the right one no longer works', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       const wrong = code === '000000' ? '000001' : '000000';
       for (let i = 0; i < MAX_CODE_ATTEMPTS; i += 1) {
-        await expect(verify(deps, { email: alice.email, code: wrong }, new Date())).rejects.toThrow(
+        await expect(verify(deps, { email: alice.email, code: wrong }, { now: new Date() })).rejects.toThrow(
           CODE_REJECTED_MESSAGE,
         );
       }
       expect(accounts.items.has('code#alice@example.com')).toBe(false);
-      await expect(verify(deps, { email: alice.email, code }, new Date())).rejects.toThrow(
+      await expect(verify(deps, { email: alice.email, code }, { now: new Date() })).rejects.toThrow(
         CODE_REJECTED_MESSAGE,
       );
       // A new code (after the one-minute mail limit) works.
       advance(60_000);
-      await resend(deps, { email: alice.email }, new Date());
-      expect((await verify(deps, { email: alice.email, code: mailer.lastCode() }, new Date())).verified).toBe(
-        true,
-      );
+      await resend(deps, { email: alice.email }, { now: new Date() });
+      expect(
+        (await verify(deps, { email: alice.email, code: mailer.lastCode() }, { now: new Date() })).verified,
+      ).toBe(true);
     });
 
     it('answers the same to a code for an address that has none', async () => {
       await expect(
-        verify(deps, { email: 'nobody@example.com', code: '123456' }, new Date()),
+        verify(deps, { email: 'nobody@example.com', code: '123456' }, { now: new Date() }),
       ).rejects.toMatchObject({
         code: 'BAD_REQUEST',
         message: CODE_REJECTED_MESSAGE,
@@ -203,86 +207,91 @@ describe('accounts', () => {
         register(
           deps,
           httpSchemas.register.parse({ ...alice, email: 'bob@example.com', username: 'ALICE_1' }),
-          new Date(),
+          { now: new Date() },
         ),
       ).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('alice_1') });
       // Even the owner's own address cannot take its username again (that would reveal the pair).
-      await expect(register(deps, alice, new Date())).rejects.toMatchObject({ code: 'CONFLICT' });
+      await expect(register(deps, alice, { now: new Date() })).rejects.toMatchObject({ code: 'CONFLICT' });
     });
 
     it('a pending sign-up holds its username for others', async () => {
-      await register(deps, alice, new Date());
-      await expect(register(deps, { ...alice, email: 'bob@example.com' }, new Date())).rejects.toMatchObject({
+      await register(deps, alice, { now: new Date() });
+      await expect(
+        register(deps, { ...alice, email: 'bob@example.com' }, { now: new Date() }),
+      ).rejects.toMatchObject({
         code: 'CONFLICT',
       });
       expect(mailer.sent).toHaveLength(1);
     });
 
     it('signing up again with the same password restarts a pending sign-up: the latest details win and only the newest code works', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const first = mailer.lastCode();
       const userId = String([...accounts.items.keys()].find((k) => k.startsWith('u_')));
       advance(60_000);
-      await register(deps, { ...alice, username: 'alice_2', name: 'Alice Two' }, new Date());
+      await register(deps, { ...alice, username: 'alice_2', name: 'Alice Two' }, { now: new Date() });
       const second = mailer.lastCode();
       expect([...accounts.items.keys()].filter((k) => k.startsWith('u_'))).toEqual([userId]);
       if (first !== second) {
-        await expect(verify(deps, { email: alice.email, code: first }, new Date())).rejects.toThrow(
+        await expect(verify(deps, { email: alice.email, code: first }, { now: new Date() })).rejects.toThrow(
           CODE_REJECTED_MESSAGE,
         );
       }
-      const answer = await verify(deps, { email: alice.email, code: second }, new Date());
+      const answer = await verify(deps, { email: alice.email, code: second }, { now: new Date() });
       expect(answer.user).toMatchObject({ userId, username: 'alice_2', name: 'Alice Two' });
       expect(
-        (await login(deps, { email: alice.email, password: alice.password }, new Date())).user.userId,
+        (await login(deps, { email: alice.email, password: alice.password }, { now: new Date() })).user
+          .userId,
       ).toBe(userId);
     });
 
     it('a restart with another password changes nothing and tells the address: no takeover of a pending sign-up', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const victimCode = mailer.lastCode();
       advance(60_000);
       const attempt = await register(
         deps,
         { ...alice, username: 'mallory', password: 'the attacker password' },
-        new Date(),
+        { now: new Date() },
       );
       expect(attempt).toEqual({ codeSent: true });
       const notice = mailer.sent.at(-1);
       expect(notice?.subject).toBe('Someone tried to sign up to Parley with your address');
       expect(notice?.text).not.toMatch(/\b\d{6}\b/);
       // The mailbox owner's code still confirms the owner's sign-up, with the owner's password.
-      const answer = await verify(deps, { email: alice.email, code: victimCode }, new Date());
+      const answer = await verify(deps, { email: alice.email, code: victimCode }, { now: new Date() });
       expect(answer.user.username).toBe(alice.username);
       await expect(
-        login(deps, { email: alice.email, password: 'the attacker password' }, new Date()),
+        login(deps, { email: alice.email, password: 'the attacker password' }, { now: new Date() }),
       ).rejects.toThrow(LOGIN_REFUSED_MESSAGE);
       expect(
-        (await login(deps, { email: alice.email, password: alice.password }, new Date())).user.username,
+        (await login(deps, { email: alice.email, password: alice.password }, { now: new Date() })).user
+          .username,
       ).toBe(alice.username);
     });
 
     it('a sign-up lapses after 24 hours: address and username are free again, its code no longer works', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       advance(PENDING_SIGN_UP_SECONDS * 1000);
-      await register(deps, { ...alice, email: 'bob@example.com', name: 'Bob' }, new Date());
+      await register(deps, { ...alice, email: 'bob@example.com', name: 'Bob' }, { now: new Date() });
       const bobCode = mailer.lastCode();
-      await register(deps, { ...alice, username: 'alice_9' }, new Date());
-      expect((await verify(deps, { email: 'bob@example.com', code: bobCode }, new Date())).user.name).toBe(
-        'Bob',
-      );
+      await register(deps, { ...alice, username: 'alice_9' }, { now: new Date() });
       expect(
-        (await verify(deps, { email: alice.email, code: mailer.lastCode() }, new Date())).user.username,
+        (await verify(deps, { email: 'bob@example.com', code: bobCode }, { now: new Date() })).user.name,
+      ).toBe('Bob');
+      expect(
+        (await verify(deps, { email: alice.email, code: mailer.lastCode() }, { now: new Date() })).user
+          .username,
       ).toBe('alice_9');
     });
 
     it('gives exactly one account when two sign-ups for one address race', async () => {
       // Both read the address as free; the store's conditions let only one write.
-      const first = register(deps, alice, new Date());
+      const first = register(deps, alice, { now: new Date() });
       const second = register(
         { ...deps, accounts: Object.assign(Object.create(accounts), { writeMailLog: async () => true }) },
         { ...alice, username: 'alice_other' },
-        new Date(),
+        { now: new Date() },
       );
       await Promise.allSettled([first, second]);
       expect([...accounts.items.keys()].filter((k) => k.startsWith('u_'))).toHaveLength(1);
@@ -292,13 +301,13 @@ describe('accounts', () => {
   describe('no account enumeration', () => {
     it('register answers alike for a new address, a pending one and one with an account', async () => {
       const taken = await signUp({ ...alice, email: 'taken@example.com', username: 'owner' });
-      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, new Date());
+      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, { now: new Date() });
       advance(60_000);
       mailer.sent.length = 0;
 
       const answers = await Promise.all(
         ['new@example.com', 'pending@example.com', 'TAKEN@example.com'].map((email, i) =>
-          register(deps, { ...alice, email, username: `probe${i}` }, new Date()),
+          register(deps, { ...alice, email, username: `probe${i}` }, { now: new Date() }),
         ),
       );
       expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
@@ -322,22 +331,38 @@ describe('accounts', () => {
     it('register holds the username for a taken address too, so its side effects tell nothing', async () => {
       await signUp({ ...alice, email: 'taken@example.com', username: 'owner' });
       advance(60_000);
-      await register(deps, { ...alice, email: 'new@example.com', username: 'probe_new' }, new Date());
-      await register(deps, { ...alice, email: 'taken@example.com', username: 'probe_taken' }, new Date());
+      await register(
+        deps,
+        { ...alice, email: 'new@example.com', username: 'probe_new' },
+        { now: new Date() },
+      );
+      await register(
+        deps,
+        { ...alice, email: 'taken@example.com', username: 'probe_taken' },
+        { now: new Date() },
+      );
       for (const username of ['probe_new', 'probe_taken']) {
         await expect(
-          register(deps, { ...alice, email: 'third@example.com', username }, new Date()),
+          register(deps, { ...alice, email: 'third@example.com', username }, { now: new Date() }),
         ).rejects.toMatchObject({ code: 'CONFLICT' });
       }
       // And the same address may try the same username again in both cases.
       advance(60_000);
       expect(
-        await register(deps, { ...alice, email: 'new@example.com', username: 'probe_new' }, new Date()),
+        await register(
+          deps,
+          { ...alice, email: 'new@example.com', username: 'probe_new' },
+          { now: new Date() },
+        ),
       ).toEqual({
         codeSent: true,
       });
       expect(
-        await register(deps, { ...alice, email: 'taken@example.com', username: 'probe_taken' }, new Date()),
+        await register(
+          deps,
+          { ...alice, email: 'taken@example.com', username: 'probe_taken' },
+          { now: new Date() },
+        ),
       ).toEqual({ codeSent: true });
     });
 
@@ -350,7 +375,7 @@ describe('accounts', () => {
       const slow: ScryptParams = { logN: 13, r: 8, p: 1 };
       const timed = async (email: string, username: string) => {
         const t = performance.now();
-        await register({ ...deps, passwordParams: slow }, { ...alice, email, username }, new Date());
+        await register({ ...deps, passwordParams: slow }, { ...alice, email, username }, { now: new Date() });
         return performance.now() - t;
       };
       vi.useRealTimers();
@@ -367,14 +392,14 @@ describe('accounts', () => {
 
     it('login answers the same 401 for an unknown address, a wrong password and an unconfirmed sign-up', async () => {
       await signUp();
-      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, new Date());
+      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, { now: new Date() });
       const refusals = await Promise.all(
         [
           { email: 'nobody@example.com', password: 'correct horse battery' },
           { email: alice.email, password: 'wrong password' },
           { email: 'pending@example.com', password: 'correct horse battery' },
         ].map((input) =>
-          login(deps, input, new Date()).then(
+          login(deps, input, { now: new Date() }).then(
             () => 'signed in',
             (error: Error) => error,
           ),
@@ -408,7 +433,7 @@ describe('accounts', () => {
         await login(
           { ...deps, passwordParams: slow },
           { email, password: 'wrong password' },
-          new Date(),
+          { now: new Date() },
         ).catch(() => undefined);
         return performance.now() - t;
       };
@@ -425,12 +450,12 @@ describe('accounts', () => {
 
     it('resend answers the same for every address, mails only a pending sign-up, and paces the others', async () => {
       await signUp({ ...alice, email: 'taken@example.com', username: 'owner' });
-      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, new Date());
+      await register(deps, { ...alice, email: 'pending@example.com', username: 'pend' }, { now: new Date() });
       advance(60_000);
       mailer.sent.length = 0;
       const answers = await Promise.all(
         ['nobody@example.com', 'taken@example.com', 'pending@example.com'].map((email) =>
-          resend(deps, { email }, new Date()),
+          resend(deps, { email }, { now: new Date() }),
         ),
       );
       expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
@@ -438,118 +463,132 @@ describe('accounts', () => {
       expect(mailer.paced).toBe(2);
       // The limits count for every address alike.
       for (const email of ['nobody@example.com', 'taken@example.com', 'pending@example.com']) {
-        await expect(resend(deps, { email }, new Date())).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+        await expect(resend(deps, { email }, { now: new Date() })).rejects.toMatchObject({
+          code: 'RATE_LIMITED',
+        });
       }
     });
   });
 
   describe('mail limits (per address: one a minute, five an hour)', () => {
     it('allows one mail a minute, with Retry-After', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       advance(20_000);
-      await expect(resend(deps, { email: alice.email }, new Date())).rejects.toMatchObject({
+      await expect(resend(deps, { email: alice.email }, { now: new Date() })).rejects.toMatchObject({
         code: 'RATE_LIMITED',
         retryAfterSeconds: 40,
       });
       // A rate-limited register changes nothing.
       const before = JSON.stringify([...accounts.accountItems()]);
-      await expect(register(deps, { ...alice, username: 'changed' }, new Date())).rejects.toMatchObject({
+      await expect(
+        register(deps, { ...alice, username: 'changed' }, { now: new Date() }),
+      ).rejects.toMatchObject({
         code: 'RATE_LIMITED',
       });
       expect(JSON.stringify([...accounts.accountItems()])).toBe(before);
       advance(40_000);
-      expect(await resend(deps, { email: alice.email }, new Date())).toEqual({ codeSent: true });
+      expect(await resend(deps, { email: alice.email }, { now: new Date() })).toEqual({ codeSent: true });
     });
 
     it('allows five mails an hour', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       for (let i = 0; i < 4; i += 1) {
         advance(60_000);
-        await resend(deps, { email: alice.email }, new Date());
+        await resend(deps, { email: alice.email }, { now: new Date() });
       }
       expect(mailer.sent).toHaveLength(5);
       advance(60_000);
-      await expect(resend(deps, { email: alice.email }, new Date())).rejects.toMatchObject({
+      await expect(resend(deps, { email: alice.email }, { now: new Date() })).rejects.toMatchObject({
         code: 'RATE_LIMITED',
         retryAfterSeconds: 55 * 60,
       });
       advance(55 * 60_000);
-      expect(await resend(deps, { email: alice.email }, new Date())).toEqual({ codeSent: true });
+      expect(await resend(deps, { email: alice.email }, { now: new Date() })).toEqual({ codeSent: true });
       expect(mailer.sent).toHaveLength(6);
     });
 
     it('limits each address on its own', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       expect(
-        await register(deps, { ...alice, email: 'bob@example.com', username: 'bob' }, new Date()),
+        await register(deps, { ...alice, email: 'bob@example.com', username: 'bob' }, { now: new Date() }),
       ).toEqual({
         codeSent: true,
       });
     });
 
     it('resend replaces the code: the previous one stops working', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const first = mailer.lastCode();
       advance(60_000);
-      await resend(deps, { email: alice.email }, new Date());
+      await resend(deps, { email: alice.email }, { now: new Date() });
       const second = mailer.lastCode();
       if (first !== second) {
-        await expect(verify(deps, { email: alice.email, code: first }, new Date())).rejects.toThrow(
+        await expect(verify(deps, { email: alice.email, code: first }, { now: new Date() })).rejects.toThrow(
           CODE_REJECTED_MESSAGE,
         );
       }
-      expect((await verify(deps, { email: alice.email, code: second }, new Date())).verified).toBe(true);
+      expect((await verify(deps, { email: alice.email, code: second }, { now: new Date() })).verified).toBe(
+        true,
+      );
     });
   });
 
   describe('when SES fails', () => {
     it('register answers 503, leaves nothing behind and can be asked again at once', async () => {
       mailer.failing = true;
-      await expect(register(deps, alice, new Date())).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(register(deps, alice, { now: new Date() })).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+      });
       expect(accounts.accountItems().size).toBe(0);
       expect(accounts.items.get('mail#alice@example.com')?.sentAt).toEqual([]);
 
       mailer.failing = false;
-      expect(await register(deps, alice, new Date())).toEqual({ codeSent: true });
-      expect((await verify(deps, { email: alice.email, code: mailer.lastCode() }, new Date())).verified).toBe(
-        true,
-      );
+      expect(await register(deps, alice, { now: new Date() })).toEqual({ codeSent: true });
+      expect(
+        (await verify(deps, { email: alice.email, code: mailer.lastCode() }, { now: new Date() })).verified,
+      ).toBe(true);
     });
 
     it('a restart that fails keeps the pending sign-up and its code as they were', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       const before = JSON.stringify([...accounts.accountItems()]);
       advance(60_000);
       mailer.failing = true;
-      await expect(register(deps, { ...alice, username: 'changed' }, new Date())).rejects.toMatchObject({
+      await expect(
+        register(deps, { ...alice, username: 'changed' }, { now: new Date() }),
+      ).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
       });
       expect(JSON.stringify([...accounts.accountItems()])).toBe(before);
       mailer.failing = false;
-      expect((await verify(deps, { email: alice.email, code }, new Date())).user.username).toBe('alice_1');
+      expect((await verify(deps, { email: alice.email, code }, { now: new Date() })).user.username).toBe(
+        'alice_1',
+      );
     });
 
     it('the notice to an existing account fails the same way', async () => {
       await signUp();
       advance(60_000);
       mailer.failing = true;
-      await expect(register(deps, { ...alice, username: 'probe' }, new Date())).rejects.toMatchObject({
+      await expect(
+        register(deps, { ...alice, username: 'probe' }, { now: new Date() }),
+      ).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
       });
       expect(accounts.items.has('username#probe')).toBe(false);
     });
 
     it('resend answers 503, keeps the old code, and can be asked again at once', async () => {
-      await register(deps, alice, new Date());
+      await register(deps, alice, { now: new Date() });
       const code = mailer.lastCode();
       advance(60_000);
       mailer.failing = true;
-      await expect(resend(deps, { email: alice.email }, new Date())).rejects.toMatchObject({
+      await expect(resend(deps, { email: alice.email }, { now: new Date() })).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
       });
       mailer.failing = false;
-      expect(await resend(deps, { email: alice.email }, new Date())).toEqual({ codeSent: true });
+      expect(await resend(deps, { email: alice.email }, { now: new Date() })).toEqual({ codeSent: true });
       expect(mailer.lastCode()).toMatch(/^\d{6}$/);
       expect(code).toMatch(/^\d{6}$/);
     });
@@ -561,7 +600,7 @@ describe('accounts', () => {
       const answer = await login(
         deps,
         { email: 'ALICE@example.COM', password: 'correct horse battery' },
-        new Date(),
+        { now: new Date() },
       );
       expect(answer.user).toEqual(user);
       expect((await tokens.verify(answer.token, new Date())).userId).toBe(user.userId);
@@ -571,7 +610,7 @@ describe('accounts', () => {
       await signUp();
       for (let i = 0; i < 100; i += 1) {
         await expect(
-          login(deps, { email: alice.email, password: `wrong ${i}` }, new Date()),
+          login(deps, { email: alice.email, password: `wrong ${i}` }, { now: new Date() }),
         ).rejects.toMatchObject({
           code: 'UNAUTHORIZED',
         });
@@ -580,7 +619,7 @@ describe('accounts', () => {
       const refused = await login(
         deps,
         { email: alice.email, password: 'correct horse battery' },
-        new Date(),
+        { now: new Date() },
       ).catch((error: unknown) => error);
       expect(refused).toMatchObject({ code: 'RATE_LIMITED' });
       const wait = (refused as { retryAfterSeconds: number }).retryAfterSeconds;
@@ -588,16 +627,19 @@ describe('accounts', () => {
       expect(wait).toBeLessThanOrEqual(3600);
       advance(wait * 1000);
       expect(
-        (await login(deps, { email: alice.email, password: 'correct horse battery' }, new Date())).token,
+        (await login(deps, { email: alice.email, password: 'correct horse battery' }, { now: new Date() }))
+          .token,
       ).toBeTruthy();
     });
 
     it('counts unknown addresses the same way', async () => {
       for (let i = 0; i < 100; i += 1) {
-        await login(deps, { email: 'nobody@example.com', password: 'x' }, new Date()).catch(() => undefined);
+        await login(deps, { email: 'nobody@example.com', password: 'x' }, { now: new Date() }).catch(
+          () => undefined,
+        );
       }
       await expect(
-        login(deps, { email: 'nobody@example.com', password: 'x' }, new Date()),
+        login(deps, { email: 'nobody@example.com', password: 'x' }, { now: new Date() }),
       ).rejects.toMatchObject({
         code: 'RATE_LIMITED',
       });
@@ -609,7 +651,7 @@ describe('accounts', () => {
       await login(
         { ...deps, passwordParams: stronger },
         { email: alice.email, password: 'correct horse battery' },
-        new Date(),
+        { now: new Date() },
       );
       const userId = String(accounts.items.get('email#alice@example.com')?.userId);
       expect(accounts.items.get(userId)?.passwordHash).toMatch(/^\$scrypt\$ln=5,r=8,p=1\$/);
@@ -618,7 +660,7 @@ describe('accounts', () => {
           await login(
             { ...deps, passwordParams: stronger },
             { email: alice.email, password: 'correct horse battery' },
-            new Date(),
+            { now: new Date() },
           )
         ).user.userId,
       ).toBe(userId);
@@ -629,30 +671,44 @@ describe('accounts', () => {
     it('revokes every token issued up to now, this one included', async () => {
       const { user, token } = await signUp();
       advance(5000);
-      const other = await login(deps, { email: alice.email, password: 'correct horse battery' }, new Date());
+      const other = await login(
+        deps,
+        { email: alice.email, password: 'correct horse battery' },
+        { now: new Date() },
+      );
       const verified = await tokens.verify(token, new Date());
-      expect(await logout(deps, verified, new Date())).toEqual({ loggedOut: true });
+      expect(await logout(deps, {}, { ...verified, now: new Date() })).toEqual({ loggedOut: true });
 
       const account = (await accounts.getAccount(user.userId)) as unknown as Record<string, unknown>;
       expect(tokenIsCurrent(account, verified.issuedAt)).toBe(false);
       expect(tokenIsCurrent(account, (await tokens.verify(other.token, new Date())).issuedAt)).toBe(false);
-      await expect(logout(deps, verified, new Date())).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(logout(deps, {}, { ...verified, now: new Date() })).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
     });
 
     it('a login right after logout, within the same second, gets a token that works', async () => {
       const { user, token } = await signUp();
-      await logout(deps, await tokens.verify(token, new Date()), new Date());
-      const fresh = await login(deps, { email: alice.email, password: 'correct horse battery' }, new Date());
+      await logout(deps, {}, { ...(await tokens.verify(token, new Date())), now: new Date() });
+      const fresh = await login(
+        deps,
+        { email: alice.email, password: 'correct horse battery' },
+        { now: new Date() },
+      );
       const account = (await accounts.getAccount(user.userId)) as unknown as Record<string, unknown>;
       const issuedAt = (await tokens.verify(fresh.token, new Date())).issuedAt;
       expect(tokenIsCurrent(account, issuedAt)).toBe(true);
-      expect(await logout(deps, await tokens.verify(fresh.token, new Date()), new Date())).toEqual({
+      expect(
+        await logout(deps, {}, { ...(await tokens.verify(fresh.token, new Date())), now: new Date() }),
+      ).toEqual({
         loggedOut: true,
       });
     });
 
     it('refuses a token of an unconfirmed or unknown account', async () => {
-      await expect(logout(deps, { userId: 'u_nobody', issuedAt: 1 }, new Date())).rejects.toMatchObject({
+      await expect(
+        logout(deps, {}, { ...{ userId: 'u_nobody', issuedAt: 1 }, now: new Date() }),
+      ).rejects.toMatchObject({
         code: 'UNAUTHORIZED',
       });
     });
@@ -669,7 +725,7 @@ describe('accounts', () => {
       };
       expect(await seedVerifiedUser(deps, demo, new Date())).toBe('created');
       expect(await seedVerifiedUser(deps, demo, new Date())).toBe('exists');
-      const answer = await login(deps, { email: demo.email, password: demo.password }, new Date());
+      const answer = await login(deps, { email: demo.email, password: demo.password }, { now: new Date() });
       expect(answer.user).toMatchObject({ userId: 'alice', emailConfirmedAt: start.toISOString() });
     });
 
