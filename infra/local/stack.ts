@@ -43,6 +43,14 @@ export interface LocalStackOptions {
   readonly httpPort?: number;
   /** Keep DynamoDB's data in this directory; in memory when undefined. */
   readonly persistDir?: string;
+  /**
+   * Use this running DynamoDB (e.g. one DynamoDB Local shared by test files, test/global-setup.ts)
+   * instead of starting one; the stack then makes its tables under `tablePrefix` and leaves the
+   * database running when it stops.
+   */
+  readonly dynamoEndpoint?: string;
+  /** Prefix of the physical table names. @default 'parley-local-' */
+  readonly tablePrefix?: string;
   /** @default 10 minutes */
   readonly idleTimeoutMs?: number;
   /** @default 2 hours */
@@ -74,7 +82,8 @@ export interface LocalStack {
   /** Every mail the handlers sent through SES (also at `GET {httpUrl}/_local/outbox?to=…`). */
   readonly outbox: MailOutbox;
   readonly metrics: LocalMetrics;
-  readonly dynamo: DynamoDbLocal;
+  /** The DynamoDB Local this stack started; undefined when it uses `dynamoEndpoint`. */
+  readonly dynamo: DynamoDbLocal | undefined;
   /** Milliseconds from the call to ready. */
   readonly startupMs: number;
   /** Milestones of the start, in milliseconds since the call (listeningMs, dynamoReadyMs, tablesReadyMs, handlersLoadedMs). */
@@ -120,8 +129,10 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   const wsPort = pickPort(options.wsPort, DEFAULT_WS_PORT, previous?.ws);
   const httpPort = pickPort(options.httpPort, DEFAULT_HTTP_PORT, previous?.http);
   // Picked now (not by the emulator) so that the environment is complete before Java is up.
-  const dynamoPort = previous?.dynamo ?? (await freePort());
-  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  const dynamoPort = previous?.dynamo ?? (options.dynamoEndpoint === undefined ? await freePort() : 0);
+  const dynamoEndpoint = options.dynamoEndpoint ?? `http://127.0.0.1:${dynamoPort}`;
+  const tableName = (id: string) =>
+    options.tablePrefix === undefined ? localTableName(id) : `${options.tablePrefix}${id}`;
 
   const router = new HttpRouter();
   addLocalSecretsManager(router, [{ arn: LOCAL_JWT_SECRET_ARN, value: LOCAL_JWT_SECRET }]);
@@ -146,12 +157,9 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     throw (http.status === 'rejected' ? http : (gateway as PromiseRejectedResult)).reason;
   }
 
-  const tables = Object.fromEntries(tableList.map((t) => [t.id, localTableName(t.id)])) as Record<
-    TableId,
-    string
-  >;
+  const tables = Object.fromEntries(tableList.map((t) => [t.id, tableName(t.id)])) as Record<TableId, string>;
   const env: Record<string, string> = {
-    ...Object.fromEntries(tableList.map((t) => [t.envVar, localTableName(t.id)])),
+    ...Object.fromEntries(tableList.map((t) => [t.envVar, tableName(t.id)])),
     MANAGEMENT_API_ENDPOINT: gateway.value.managementEndpoint,
     JWT_SECRET_ARN: LOCAL_JWT_SECRET_ARN,
     JWT_ISSUER: LOCAL_JWT_ISSUER,
@@ -191,9 +199,11 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   try {
     // Java starts while the handlers load: both only need the environment.
     const database = (async () => {
-      dynamo = await startDynamoDbLocal({ port: dynamoPort, persistDir: options.persistDir });
+      if (options.dynamoEndpoint === undefined) {
+        dynamo = await startDynamoDbLocal({ port: dynamoPort, persistDir: options.persistDir });
+      }
       timings.dynamoReadyMs = since();
-      await createTables(dynamo.endpoint, tableList, localTableName);
+      await createTables(dynamoEndpoint, tableList, tableName);
       timings.tablesReadyMs = since();
     })();
     const handlers = (async () => {
@@ -233,7 +243,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     http: http.value,
     outbox,
     metrics,
-    dynamo: dynamo as DynamoDbLocal,
+    dynamo,
     startupMs: since(),
     timings,
     stop,

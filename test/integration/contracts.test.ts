@@ -3,13 +3,8 @@
  * (test/unit/contracts.test.ts). Each test makes its own users, so the tables are shared.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, expect } from 'vitest';
-import {
-  createTables,
-  type DynamoDbLocal,
-  localDynamoClient,
-  startDynamoDbLocal,
-} from '../../infra/local/dynamodb.ts';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { createTables, localDynamoClient } from '../../infra/local/dynamodb.ts';
 import { DynamoDeliveryTargets } from '../../lambdas/adapters/delivery-targets.ts';
 import { DynamoMessageStore } from '../../lambdas/adapters/message-store.ts';
 import { PresenceItems } from '../../lambdas/adapters/presence-item.ts';
@@ -20,21 +15,20 @@ import { tableList } from '../../lambdas/tables.ts';
 import { deliveryTargetsContract } from '../contracts/delivery-targets.ts';
 import { messageStoreContract } from '../contracts/message-store.ts';
 
-const tableName = (id: string) => `contracts-${id}`;
-let dynamo: DynamoDbLocal;
+const tableName = (id: string) => `contracts-${process.pid}-${id}`;
 let documents: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  dynamo = await startDynamoDbLocal();
-  await createTables(dynamo.endpoint, tableList, tableName);
-  documents = DynamoDBDocumentClient.from(localDynamoClient(dynamo.endpoint), {
+  // The run's shared DynamoDB Local (test/global-setup.ts).
+  const endpoint = inject('dynamoEndpoint');
+  await createTables(endpoint, tableList, tableName);
+  documents = DynamoDBDocumentClient.from(localDynamoClient(endpoint), {
     marshallOptions: { removeUndefinedValues: true },
   });
 });
 
-afterAll(async () => {
+afterAll(() => {
   documents?.destroy();
-  await dynamo?.stop();
 });
 
 messageStoreContract('DynamoMessageStore', () => new DynamoMessageStore(documents, tableName('messages')));

@@ -7,9 +7,10 @@
  * `cleanUp()`, run after each test whether it passed, failed or timed out, closes every
  * connection the test opened and waits for their `$disconnect`s.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { inject } from 'vitest';
 import { ParleyClient } from '../../client/index.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/stack.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
@@ -83,7 +84,14 @@ function mentions(value: unknown, needles: readonly string[]): boolean {
 let serial = 0;
 
 export async function startHarness(): Promise<Harness> {
-  const stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
+  const stack = await startLocalStack({
+    wsPort: 0,
+    httpPort: 0,
+    quiet: true,
+    // The run's shared DynamoDB Local (test/global-setup.ts), with tables of this file's own.
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tablePrefix: `test-${process.pid}-${randomUUID().slice(0, 8)}-`,
+  });
   // Imported only now: adapters read the table names the stack just put in the environment.
   const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
   const seeder = new DynamoUserSeeder();

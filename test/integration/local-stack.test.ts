@@ -568,7 +568,7 @@ describe('DynamoDB Local', () => {
   }, 30_000);
 
   it('stops with the stack: connections close with 1001 after their $disconnect, then Java', async () => {
-    const { javaPid } = stack.dynamo;
+    const javaPid = stack.dynamo?.javaPid ?? -1;
     expect(alive(javaPid)).toBe(true);
     const client = await ParleyClient.connect(stack.wsUrl, aliceToken);
     const connectionId = connectionOf(stack.gateway, 'alice');

@@ -1,0 +1,25 @@
+/**
+ * One DynamoDB Local for the whole test run: the integration files each make their own tables
+ * in it (test/integration/harness.ts), instead of each starting a JVM of its own. A file that
+ * tests DynamoDB Local's own life cycle (local-stack.test.ts) still starts one itself.
+ */
+import type { TestProject } from 'vitest/node';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../infra/local/dynamodb.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `http://127.0.0.1:{port}` of the shared DynamoDB Local. */
+    dynamoEndpoint: string;
+  }
+}
+
+let dynamo: DynamoDbLocal | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  dynamo = await startDynamoDbLocal();
+  project.provide('dynamoEndpoint', dynamo.endpoint);
+}
+
+export async function teardown(): Promise<void> {
+  await dynamo?.stop();
+}
