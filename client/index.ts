@@ -16,6 +16,7 @@ import type {
   ClientAction,
   ClientToServer,
   EventFrame,
+  OneWayAction,
   ReplyFrame,
   ServerEventName,
   ServerEvents,
@@ -26,6 +27,7 @@ export type {
   ClientAction,
   ClientToServer,
   EventFrame,
+  OneWayAction,
   ReplyFrame,
   ServerEventName,
   ServerEvents,
@@ -335,6 +337,11 @@ export class ParleyClient {
       this.pending.set(requestId, { action, resolve, reject, timer });
       this.transport?.send(JSON.stringify({ ...frame, requestId }));
     });
+  }
+
+  /** Sends a one-way action (`typing`): the server answers nothing. */
+  send<A extends OneWayAction>(action: A, data: ClientToServer[A]): void {
+    this.sendRaw(JSON.stringify({ action, data }));
   }
 
   /** Sends a text frame as it is (e.g. one that is not JSON). Its reply arrives as a `reply` event. */

@@ -119,9 +119,14 @@ export const clientSchemas = lazyRecord({
   deleteStory: () => z.strictObject({ storyId: storyId() }),
   joinRandom: () => z.strictObject({}),
   leaveRandom: () => z.strictObject({}),
+  typing: () => z.strictObject({ to: userId() }),
 });
 
 export type ClientAction = keyof typeof clientSchemas;
+
+/** The actions that get no reply (one-way routes: API Gateway bills no reply frame). */
+export const ONE_WAY_ACTIONS = ['typing'] as const satisfies readonly ClientAction[];
+export type OneWayAction = (typeof ONE_WAY_ACTIONS)[number];
 /** What the client sends, per action (client → server). */
 export type ClientToServer = { [A in ClientAction]: z.infer<(typeof clientSchemas)[A]> };
 
@@ -219,6 +224,8 @@ export interface ServerReplies {
   deleteStory: Record<string, never>;
   joinRandom: { status: 'waiting' | 'matched'; partnerId?: string };
   leaveRandom: Record<string, never>;
+  /** Never sent: `typing` is one-way. */
+  typing: Record<string, never>;
 }
 
 /** Pushed events (server → client, through the Management API). */
@@ -229,6 +236,8 @@ export interface ServerEvents {
   randomMatched: { partnerId: string };
   /** To every device of the partner (and the leaver's other devices) when a random chat ends. */
   randomEnded: { partnerId: string };
+  /** To the other member's devices while a user types in a conversation with them. */
+  typing: { conversationId: string; userId: string };
 }
 
 export type ServerEventName = keyof ServerEvents;

@@ -4,7 +4,7 @@
  * local gateway dispatches from the same list. Adding an action is its schema in protocol.ts,
  * one entry in `actionRoutes` and one handler file in lambdas/handlers/ (README, "Adding a route").
  */
-import type { ClientAction } from './protocol.ts';
+import { type ClientAction, ONE_WAY_ACTIONS } from './protocol.ts';
 import type { TableId } from './tables.ts';
 
 export interface Permissions {
@@ -96,15 +96,18 @@ export const actionRoutes = {
     handler: 'leave-random',
     permissions: { write: ['random', 'presence'], manageConnections: true },
   },
+  // Reads the two presence items; writes only to forget a connection that answered 410.
+  typing: { handler: 'typing', permissions: { write: ['presence'], manageConnections: true } },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 
-/** Every WebSocket route: the life-cycle routes, then one per action. */
+/** Every WebSocket route: the life-cycle routes, then one per action, one-way where the protocol says so. */
 export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
   ...lifecycleRoutes,
   ...Object.entries(actionRoutes).map(
     ([routeKey, definition]): WebSocketRouteDefinition => ({
       routeKey,
       ...definition,
+      ...((ONE_WAY_ACTIONS as readonly string[]).includes(routeKey) ? { oneWay: true } : {}),
     }),
   ),
 ];

@@ -31,7 +31,7 @@ import { handler as defaultHandler } from '../../lambdas/handlers/default.ts';
 import { handler as getUnread } from '../../lambdas/handlers/get-unread.ts';
 import { handler as ping } from '../../lambdas/handlers/ping.ts';
 import { handler as sendMessage } from '../../lambdas/handlers/send-message.ts';
-import { clientSchemas } from '../../lambdas/protocol.ts';
+import { clientSchemas, ONE_WAY_ACTIONS } from '../../lambdas/protocol.ts';
 import { webSocketRoutes } from '../../lambdas/routes.ts';
 import { describeIssues } from '../../lambdas/schema-support.ts';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket-route.ts';
@@ -211,6 +211,12 @@ describe('$default handler', () => {
     expect(webSocketRoutes.filter((r) => !r.routeKey.startsWith('$')).map((r) => r.routeKey)).toEqual(
       Object.keys(clientSchemas),
     );
+  });
+
+  it('makes exactly the protocol’s one-way actions one-way routes', () => {
+    expect(webSocketRoutes.filter((r) => r.oneWay === true).map((r) => r.routeKey)).toEqual([
+      ...ONE_WAY_ACTIONS,
+    ]);
   });
 
   // The envelope's schema is clientFrameSchema (protocol.ts).
