@@ -92,7 +92,10 @@ export class DynamoMessageStore implements MessageStore {
     } catch (error) {
       if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
       const stored = (error as { Item?: Record<string, never> }).Item;
-      return { message: stored ? toMessage(unmarshall(stored)) : claimed, created: false };
+      // Under this call's own new id, the item can only be this call's write: the SDK retried a
+      // put whose response was lost (a 500, a dropped connection) and met its own write.
+      const created = claimed.messageId === message.messageId;
+      return { message: stored ? toMessage(unmarshall(stored)) : claimed, created };
     }
   }
 

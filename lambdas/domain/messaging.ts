@@ -62,13 +62,13 @@ export async function sendMessage(
     sentAt: now.toISOString(),
   };
   const saved = await deps.messages.save(message, input.clientMessageId);
-  if (saved.created) {
-    // Every device of the recipient and the sender's other devices; the sending device has the reply.
-    await pushEvent(deps, exceptCaller(delivery.connections, caller.connectionId), {
-      event: 'message',
-      data: { message: saved.message },
-    });
-  }
+  // Pushed whenever acknowledged, created or not: an earlier try may have stored it and died
+  // before pushing, so a retry pushes again (clients dedupe by messageId; docs/architecture.md).
+  // Every device of the recipient and the sender's other devices; the sending device has the reply.
+  await pushEvent(deps, exceptCaller(delivery.connections, caller.connectionId), {
+    event: 'message',
+    data: { message: saved.message },
+  });
   return { message: saved.message };
 }
 

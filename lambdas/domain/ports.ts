@@ -50,7 +50,11 @@ export interface DeliveryTargets {
 
 export interface SaveResult {
   readonly message: Message;
-  /** False when `clientMessageId` named a message that was already stored. */
+  /**
+   * Whether the stored message is this call's own: true also when its write took effect but the
+   * response was lost and the retried write found it; false when `clientMessageId` named a
+   * message an earlier try had stored.
+   */
   readonly created: boolean;
 }
 

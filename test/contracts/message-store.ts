@@ -59,6 +59,18 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       ]);
     });
 
+    it('a save repeated with the very same message (its write took effect, the response was lost) reports it created, stored once', async () => {
+      const store = make();
+      const [ann, ben] = users('ann', 'ben') as [string, string];
+      const plain = message(ann, ben, 'lost reply');
+      const guarded = message(ann, ben, 'lost reply, guarded');
+      expect(await store.save(plain)).toEqual({ message: plain, created: true });
+      expect(await store.save(plain)).toEqual({ message: plain, created: true });
+      expect(await store.save(guarded, 'c-lost')).toEqual({ message: guarded, created: true });
+      expect(await store.save(guarded, 'c-lost')).toEqual({ message: guarded, created: true });
+      expect((await store.unread(ben, 10)).messages).toEqual([plain, guarded]);
+    });
+
     it('answers a retry of a message already read with the stored, read message', async () => {
       const store = make();
       const [ann, ben] = users('ann', 'ben') as [string, string];

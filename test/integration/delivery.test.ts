@@ -36,12 +36,50 @@ describe('idempotent sends', () => {
     expect(retry.message).toEqual(first.message);
     await ben.waitFor('message', (e) => e.message.messageId === first.message.messageId);
     await ann.request('ping', {});
-    expect(ben.received('message').filter((e) => e.message.content.text === 'exactly once')).toHaveLength(1);
+    // The retry pushes the message again (an earlier try may have died before pushing): one id.
+    const live = ben.received('message').filter((e) => e.message.content.text === 'exactly once');
+    expect(new Set(live.map((e) => e.message.messageId))).toEqual(new Set([first.message.messageId]));
     const stored = (await h.itemsOf('messages', users)).filter(
       (i) => (i.content as Message['content'])?.text === 'exactly once',
     );
     expect(stored).toHaveLength(1);
     await Promise.all([ann.close(), ben.close()]);
+  });
+
+  it('a message an earlier try stored but never pushed reaches the online recipient live when the client retries', async () => {
+    const users = await h.users('ann', 'ben');
+    const [annId, benId] = users;
+    const { DynamoMessageStore } = await import('../../lambdas/adapters/message-store.ts');
+    const { directConversation, newMessageId } = await import('../../lambdas/domain/conversations.ts');
+    // The first try: guard and message stored, then the function died before any push.
+    const now = new Date();
+    const { message: stored } = await new DynamoMessageStore().save(
+      {
+        messageId: newMessageId(annId, now),
+        conversationId: directConversation(annId, benId).conversationId,
+        from: annId,
+        to: benId,
+        content: { text: 'stored, never pushed' },
+        sentAt: now.toISOString(),
+      },
+      'ann-died-1',
+    );
+    const [ann, annLaptop, ben] = await Promise.all([h.connect(annId), h.connect(annId), h.connect(benId)]);
+
+    const retry = await ann.request('sendMessage', {
+      to: benId,
+      content: { text: 'stored, never pushed' },
+      clientMessageId: 'ann-died-1',
+    });
+    expect(retry.message).toEqual(stored);
+    const [toBen, toLaptop] = await Promise.all([
+      ben.waitFor('message', (e) => e.message.messageId === stored.messageId),
+      annLaptop.waitFor('message', (e) => e.message.messageId === stored.messageId),
+    ]);
+    expect(toBen.message).toEqual(stored);
+    expect(toLaptop.message).toEqual(stored);
+    expect((await h.itemsOf('messages', users)).filter((i) => i.sk === stored.messageId)).toHaveLength(1);
+    await Promise.all([ann.close(), annLaptop.close(), ben.close()]);
   });
 
   it('the same clientMessageId to two recipients is two messages (ids are per conversation)', async () => {

@@ -72,7 +72,8 @@ export class FakeMessages implements MessageStore {
     const stored = this.stored.get(first.messageId);
     if (stored !== undefined) {
       const { unread: _, ...plain } = stored;
-      return { message: plain, created: false };
+      // Message ids are new per call: the same id again is that call's own write, retried.
+      return { message: plain, created: first.messageId === message.messageId };
     }
     this.stored.set(first.messageId, { ...first, unread: true });
     return { message: first, created: true };

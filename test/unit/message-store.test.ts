@@ -73,6 +73,16 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
     });
   });
 
+  it('a message put whose response was lost, retried by the SDK into its own write, reports the message created', async () => {
+    const own = { pk: 'ann#ben', sk: retry.messageId, ...retry, unreadFor: 'ben' };
+    dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
+      if (input.Item.pk === 'ann#ben') throw failed(own);
+      return {};
+    });
+    expect(await store.save(retry, 'c-1')).toEqual({ message: retry, created: true });
+    expect(await store.save(retry)).toEqual({ message: retry, created: true });
+  });
+
   it('a retry after a crash between the two writes stores the message under the first try’s id', async () => {
     dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
       if (input.Item.pk === 'ann#ben') return {};

@@ -124,13 +124,66 @@ describe('messaging use cases', () => {
     expect(reply.replyTo).toBe(toBob.messageId);
   });
 
-  it('a retry with the same clientMessageId returns the first message and pushes nothing new', async () => {
+  it('a retry with the same clientMessageId returns the first message and pushes it again (clients dedupe by messageId)', async () => {
     const first = await send('alice', { to: 'bob', content: { text: 'once' }, clientMessageId: 'c-1' });
-    const posts = pusher.posts.length;
+    pusher.posts.length = 0;
     const retry = await send('alice', { to: 'bob', content: { text: 'once' }, clientMessageId: 'c-1' });
     expect(retry.message).toEqual(first.message);
     expect(messages.stored.size).toBe(1);
-    expect(pusher.posts).toHaveLength(posts);
+    expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual([
+      'alice-laptop',
+      'bob-phone',
+      'bob-tablet',
+    ]);
+    expect(pusher.posts[0]?.frame).toEqual({
+      type: 'event',
+      event: 'message',
+      data: { message: first.message },
+    });
+  });
+
+  it('a message an earlier try stored and never pushed reaches every device when the retry finds it stored', async () => {
+    // The first try stored guard and message, then died before pushing: no device has seen it.
+    const { message: stored } = await messages.save(
+      {
+        messageId: newMessageId('alice', now),
+        conversationId: directConversation('alice', 'bob').conversationId,
+        from: 'alice',
+        to: 'bob',
+        content: { text: 'died before pushing' },
+        sentAt: now.toISOString(),
+      },
+      'c-died',
+    );
+    const retry = await send('alice', {
+      to: 'bob',
+      content: { text: 'died before pushing' },
+      clientMessageId: 'c-died',
+    });
+    expect(retry.message).toEqual(stored);
+    expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual([
+      'alice-laptop',
+      'bob-phone',
+      'bob-tablet',
+    ]);
+    expect(pusher.posts[0]?.frame).toEqual({ type: 'event', event: 'message', data: { message: stored } });
+  });
+
+  it('a save that reports the message not created (its write’s response was lost) still pushes it to every device', async () => {
+    const save = messages.save.bind(messages);
+    messages.save = async (message, clientMessageId) => ({
+      ...(await save(message, clientMessageId)),
+      created: false,
+    });
+    const { message } = await send('alice', { to: 'bob', content: { text: 'lost response' } });
+    expect(pusher.posts.map((p) => p.connectionId).sort()).toEqual([
+      'alice-laptop',
+      'bob-phone',
+      'bob-tablet',
+    ]);
+    expect(pusher.posts.map((p) => p.frame)).toEqual(
+      Array.from({ length: 3 }, () => ({ type: 'event', event: 'message', data: { message } })),
+    );
   });
 
   it('a 410 removes exactly that connection; a failed push still answers and keeps the message unread', async () => {
