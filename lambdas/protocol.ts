@@ -120,6 +120,13 @@ export const clientSchemas = lazyRecord({
   joinRandom: () => z.strictObject({}),
   leaveRandom: () => z.strictObject({}),
   typing: () => z.strictObject({ to: userId() }),
+  // Any spelling: compared lowercased with the stored usernames, which are lowercase.
+  findUser: () =>
+    z.strictObject({
+      username: z
+        .string()
+        .check(z.trim(), z.toLowerCase(), z.minLength(1, 'must not be empty'), z.maxLength(32)),
+    }),
 });
 
 export type ClientAction = keyof typeof clientSchemas;
@@ -178,6 +185,15 @@ export interface Profile {
   lastSeenVisibleTo?: LastSeenVisibility;
 }
 
+/** What `findUser` tells about a user: enough to show them and start a conversation. */
+export interface FoundUser {
+  userId: string;
+  username: string;
+  name: string;
+  family?: string;
+  photo?: string;
+}
+
 /** `lastSeen` null and `online` false when hidden from the caller (or unknown). */
 export interface LastSeenEntry {
   userId: string;
@@ -226,6 +242,7 @@ export interface ServerReplies {
   leaveRandom: Record<string, never>;
   /** Never sent: `typing` is one-way. */
   typing: Record<string, never>;
+  findUser: { user: FoundUser };
 }
 
 /** Pushed events (server → client, through the Management API). */

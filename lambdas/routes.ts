@@ -98,6 +98,8 @@ export const actionRoutes = {
   },
   // Reads the two presence items; writes only to forget a connection that answered 410.
   typing: { handler: 'typing', permissions: { write: ['presence'], manageConnections: true } },
+  // The username guard, then the account's public fields and presence item (blocks).
+  findUser: { handler: 'find-user', permissions: { read: ['users', 'presence'] } },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 
 /** Every WebSocket route: the life-cycle routes, then one per action, one-way where the protocol says so. */

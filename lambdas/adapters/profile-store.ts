@@ -8,7 +8,7 @@
  * - the presence item (pk = userId): `lastSeen`, connections and the copies that decide who
  *   may see them (`lastSeenVisibleTo`, `follows`, `blocks`, `blockedBy`).
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   ProfileRecord,
   ProfileStore,
@@ -72,6 +72,16 @@ export class DynamoProfileStore implements ProfileStore {
     if (account === undefined || account.emailConfirmedAt === undefined) return undefined;
     const presence = (found[this.presence.table]?.[0] as PresenceItem | undefined) ?? { userId };
     return { profile: toProfile(account), facts: presenceFactsOf(presence, viewerId, now) };
+  }
+
+  /** One GetItem of the username guard; a pending sign-up's hold (with `expiresAt`) owns no account yet. */
+  async userIdOf(username: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.usersTable, Key: { pk: accountKeys.usernameGuard(username) } }),
+    );
+    return Item !== undefined && Item.expiresAt === undefined && typeof Item.userId === 'string'
+      ? Item.userId
+      : undefined;
   }
 
   /**

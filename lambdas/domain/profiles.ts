@@ -70,6 +70,8 @@ export interface ProfileStore {
    * guards when the username changes, and the setting's copy on the presence item.
    */
   saveProfile(previous: ProfileRecord, next: ProfileRecord, now: Date): Promise<SaveProfileOutcome>;
+  /** The user id of the confirmed account that owns `username` (lowercase), in one read. */
+  userIdOf(username: string): Promise<string | undefined>;
 }
 
 /** What `getLastSeen` reads: the presence items only. */
@@ -107,6 +109,27 @@ function profileView(record: ProfileRecord, facts: PresenceFacts, viewerId: stri
   };
   if (own) profile.lastSeenVisibleTo = record.lastSeenVisibleTo;
   return profile;
+}
+
+/**
+ * Finds a user by username (exact, any case): 2 reads. A block either way answers NOT_FOUND,
+ * exactly like a username nobody has, so a blocked user cannot tell they are blocked.
+ */
+export async function findUser(
+  store: ProfileStore,
+  input: ClientToServer['findUser'],
+  caller: ConnectedUser,
+): Promise<ServerReplies['findUser']> {
+  const { userId: viewerId, now } = caller;
+  const notFound = () => new NotFoundError(`Nobody has the username "${input.username}"`);
+  const userId = await store.userIdOf(input.username);
+  if (userId === undefined) throw notFound();
+  const found = await store.profile(userId, viewerId, now);
+  if (found === undefined) throw notFound();
+  const { facts, profile } = found;
+  if (userId !== viewerId && (facts.blocksViewer || facts.blockedByViewer)) throw notFound();
+  const { name, family, username, photo } = profile;
+  return { user: { userId, username, name, family, photo } };
 }
 
 /** A profile; a user who blocks the caller answers NOT_FOUND, exactly like one who does not exist. */

@@ -3,7 +3,7 @@
  * stack, with the DynamoDB requests of every call counted (the cost ceilings of
  * docs/architecture.md).
  */
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
 import { type Harness, startHarness } from './harness.ts';
@@ -353,5 +353,35 @@ describe('last seen', () => {
     expect(await of(leo, leaId)).toMatchObject({ online: true });
     expect(await of(lea, leoId)).toMatchObject({ online: true });
     await Promise.all([lea.close(), leo.close()]);
+  });
+});
+
+describe('findUser', () => {
+  it('finds a user by username in any case with 2 requests; blocks and pending holds answer NOT_FOUND', async () => {
+    const [ann, bob, cat] = (await h.users('ann', 'bob', 'cat')) as [string, string, string];
+    const viewer = await h.connect(bob);
+    const { user } = await viewer.request('findUser', { username: ` ${ann.toUpperCase()} ` });
+    expect(user).toEqual({ userId: ann, username: ann, name: ann });
+    expect(requestsOf('findUser')).toBe(2);
+
+    const blocker = await h.connect(cat);
+    await blocker.request('block', { userId: bob });
+    await expect(viewer.request('findUser', { username: cat })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(blocker.request('findUser', { username: bob })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // A username held by a sign-up that is not confirmed yet belongs to nobody.
+    const held = h.id('held');
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: h.stack.tables.users,
+        Item: {
+          pk: { S: `username#${held}` },
+          email: { S: `${held}@example.com` },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+        },
+      }),
+    );
+    await expect(viewer.request('findUser', { username: held })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(viewer.request('findUser', { username: '' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   applyProfileChanges,
+  findUser,
   getLastSeen,
   getProfile,
   mayShowLastSeen,
@@ -201,5 +202,31 @@ describe('updateProfile schema', () => {
     expect(parse({ biography: '😀'.repeat(500) }).success).toBe(true);
     expect(parse({ biography: 'x'.repeat(501) }).success).toBe(false);
     expect(parse({ lastSeenVisibleTo: 'friends' }).success).toBe(false);
+  });
+});
+
+describe('findUser', () => {
+  const store = new FakeProfiles();
+  store.add('u_ann', { username: 'ann.lee', name: 'Ann', family: 'Lee', photo: 'cGhvdG8=', biography: 'hi' });
+  store.add('u_bob', { username: 'bob' });
+  store.add('u_cat', { username: 'cat' });
+  store.graph.blocks.add('u_cat>u_bob');
+
+  it('finds a user by username, with only what a stranger may see', async () => {
+    expect(await findUser(store, { username: 'ann.lee' }, callerAs('u_bob'))).toEqual({
+      user: { userId: 'u_ann', username: 'ann.lee', name: 'Ann', family: 'Lee', photo: 'cGhvdG8=' },
+    });
+  });
+
+  it('answers NOT_FOUND for a username nobody has, and across a block either way', async () => {
+    for (const [username, viewer] of [
+      ['nobody', 'u_bob'],
+      ['cat', 'u_bob'],
+      ['bob', 'u_cat'],
+    ] as const) {
+      await expect(findUser(store, { username }, callerAs(viewer))).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    }
   });
 });

@@ -76,6 +76,10 @@ export class FakeProfiles implements ProfileStore, LastSeenReader {
     };
   }
 
+  async userIdOf(username: string): Promise<string | undefined> {
+    return [...this.records.values()].find((record) => record.username === username)?.userId;
+  }
+
   async profile(userId: string, viewerId: string) {
     const profile = this.records.get(userId);
     return profile === undefined ? undefined : { profile, facts: this.facts(userId, viewerId) };
