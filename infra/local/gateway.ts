@@ -221,6 +221,15 @@ export class LocalGateway extends EventEmitter<{
     this.managementApi.failNextPosts(connectionId, status, count);
   }
 
+  /**
+   * Makes the next `count` Management API posts to `connectionId` (or to any, with '*') wait
+   * `delayMs` before they are delivered and answered: a post that hangs. A caller that gives up
+   * first has nothing delivered.
+   */
+  delayNextPosts(connectionId: string, delayMs: number, count = 1): void {
+    this.managementApi.delayNextPosts(connectionId, delayMs, count);
+  }
+
   /** Closes a connection from the server side, as `DELETE /@connections/{id}` does. */
   disconnect(connectionId: string, code = 1000, reason = ''): boolean {
     const connection = this.connectionsById.get(connectionId);

@@ -2,7 +2,7 @@
  * The local API Gateway Management API, at `/@connections/{id}` and `/{stage}/@connections/{id}`:
  * POST sends a frame to the connection, GET describes it, DELETE closes it. A connection that is
  * not open (not yet past `$connect`, closing, or gone) is a 410 GoneException, as in AWS. Faults
- * can be injected in front of it, to test how the functions take a throttled or failing post.
+ * can be injected in front of it, to test how the functions take a throttled, failing or hanging post.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocket } from 'ws';
@@ -82,6 +82,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 export class ManagementApi {
   private readonly options: ManagementApiOptions;
   private readonly faults: { connectionId: string; fault: ManagementFault; remaining: number }[] = [];
+  private readonly delays: { connectionId: string; delayMs: number; remaining: number }[] = [];
 
   constructor(options: ManagementApiOptions) {
     this.options = options;
@@ -92,10 +93,18 @@ export class ManagementApi {
     this.faults.push({ connectionId, fault: { status }, remaining: count });
   }
 
+  /**
+   * Makes the next `count` posts to `connectionId` (or to any, with '*') wait `delayMs` before
+   * they are served; a caller that gives up first (closes the request) has nothing delivered.
+   */
+  delayNextPosts(connectionId: string, delayMs: number, count = 1): void {
+    this.delays.push({ connectionId, delayMs, remaining: count });
+  }
+
   /** Answers one HTTP request to the gateway's port (anything but a WebSocket upgrade). */
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
-      await this.answer(request, sender(response));
+      await this.answer(request, response, sender(response));
     } catch (error) {
       console.error('[gateway] Management API request failed:', error);
       if (!response.headersSent)
@@ -104,7 +113,7 @@ export class ManagementApi {
     }
   }
 
-  private async answer(request: IncomingMessage, send: Send): Promise<void> {
+  private async answer(request: IncomingMessage, response: ServerResponse, send: Send): Promise<void> {
     const target = this.target(request, send);
     if (target === undefined) return;
     const { method, connectionId } = target;
@@ -115,6 +124,8 @@ export class ManagementApi {
       fail(send, fault.status, fault.message, fault.errorType);
       return;
     }
+    const delayMs = takeNext(this.delays, method, connectionId)?.delayMs;
+    if (delayMs !== undefined && !(await waitUnlessClosed(response, delayMs))) return;
     this.serve(target, body, send);
   }
 
@@ -177,12 +188,36 @@ export class ManagementApi {
   }
 
   private takeFault(method: string, connectionId: string): ManagementFault | undefined {
-    if (method !== 'POST') return undefined;
-    const index = this.faults.findIndex((f) => f.connectionId === connectionId || f.connectionId === '*');
-    const entry = this.faults[index];
-    if (entry === undefined) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) this.faults.splice(index, 1);
-    return entry.fault;
+    return takeNext(this.faults, method, connectionId)?.fault;
   }
+}
+
+/** Uses up one of the first entry for a post to `connectionId` (or '*'), dropping it when spent. */
+function takeNext<T extends { connectionId: string; remaining: number }>(
+  entries: T[],
+  method: string,
+  connectionId: string,
+): T | undefined {
+  if (method !== 'POST') return undefined;
+  const index = entries.findIndex((e) => e.connectionId === connectionId || e.connectionId === '*');
+  const entry = entries[index];
+  if (entry === undefined) return undefined;
+  entry.remaining -= 1;
+  if (entry.remaining <= 0) entries.splice(index, 1);
+  return entry;
+}
+
+/** Waits `ms`; resolves false as soon as the caller closes the connection instead. */
+function waitUnlessClosed(response: ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const closed = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      response.off('close', closed);
+      resolve(!response.destroyed);
+    }, ms);
+    response.once('close', closed);
+  });
 }

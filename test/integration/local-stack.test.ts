@@ -398,6 +398,27 @@ describe('the Management API', () => {
     expect(gone).toBeInstanceOf(GoneException);
   });
 
+  it('delays posts: one whose caller gives up first is never delivered, one that is waited for is', async () => {
+    const client = await ParleyClient.connect(stack.wsUrl, aliceToken);
+    const connectionId = connectionOf(stack.gateway, 'alice');
+    const post = (n: number) =>
+      new PostToConnectionCommand({
+        ConnectionId: connectionId,
+        Data: new TextEncoder().encode(`{"n":${n}}`),
+      });
+    stack.gateway.delayNextPosts(connectionId, 400);
+    const abandoned = await management()
+      .send(post(1), { abortSignal: AbortSignal.timeout(100) })
+      .catch((e: unknown) => e as Error);
+    expect(abandoned).toMatchObject({ name: 'AbortError' });
+    // Waits past the end of the first delay: had the first post been served, it came first.
+    stack.gateway.delayNextPosts(connectionId, 500);
+    await management().send(post(2));
+    expect(await client.waitFor('frame', (f) => (f as { n?: number }).n === 2)).toEqual({ n: 2 });
+    expect(client.received('frame').filter((f) => (f as { n?: number }).n === 1)).toEqual([]);
+    await client.close();
+  });
+
   it('injects faults into posts', async () => {
     const client = await ParleyClient.connect(stack.wsUrl, aliceToken);
     const connectionId = connectionOf(stack.gateway, 'alice');
