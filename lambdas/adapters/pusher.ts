@@ -16,18 +16,28 @@ export function eventFrame(event: ServerEvent): string {
   return JSON.stringify(frame);
 }
 
+/**
+ * The longest one post may take, its retry included. Posts to the devices of one event run in
+ * parallel, so this also bounds a whole fan-out: well inside the functions' 10 s timeout, and a
+ * device that never answers holds the sender's reply this long at most.
+ */
+export const PUSH_DEADLINE_MS = 3_000;
+
 export class ManagementApiPusher implements Pusher {
   constructor(
     private readonly client: ApiGatewayManagementApiClient = managementApiClient(
       requireEnv('MANAGEMENT_API_ENDPOINT'),
     ),
+    private readonly deadlineMs: number = PUSH_DEADLINE_MS,
   ) {}
 
+  /** A post past its deadline is abandoned and `failed`, like any other failure. */
   async post(connectionId: string, event: ServerEvent): Promise<PushOutcome> {
     try {
       // The frame goes as a string: the SDK takes a string payload without an encoder per call.
       await this.client.send(
         new PostToConnectionCommand({ ConnectionId: connectionId, Data: eventFrame(event) }),
+        { abortSignal: AbortSignal.timeout(this.deadlineMs) },
       );
       return 'sent';
     } catch (error) {

@@ -16,6 +16,16 @@ export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
 const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 
 /**
+ * How long one Management API attempt may take to connect and to be answered. Without
+ * `throwOnRequestTimeout` the SDK only logs a request past `requestTimeout` and keeps waiting.
+ */
+export const MANAGEMENT_API_TIMEOUTS = {
+  connectionTimeout: 1_000,
+  requestTimeout: 2_000,
+  throwOnRequestTimeout: true,
+} as const;
+
+/**
  * The Management API client of `endpoint` (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`),
  * built once per process and endpoint and reused.
  */
@@ -23,7 +33,11 @@ export function managementApiClient(endpoint: string): ApiGatewayManagementApiCl
   let client = managementClients.get(endpoint);
   if (client === undefined) {
     // One retry at most: a push that keeps failing is left for getUnread rather than delaying the reply.
-    client = new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 2 });
+    client = new ApiGatewayManagementApiClient({
+      endpoint,
+      maxAttempts: 2,
+      requestHandler: MANAGEMENT_API_TIMEOUTS,
+    });
     managementClients.set(endpoint, client);
   }
   return client;

@@ -178,6 +178,26 @@ describe('connections that are gone or slow', () => {
     await Promise.all([ann.close(), ben.close()]);
   });
 
+  it('a post that never answers holds neither the reply nor the other devices; that device finds the message in getUnread', async () => {
+    const [annId, benId] = await h.users('ann', 'ben');
+    const [ann, annLaptop] = await Promise.all([h.connect(annId), h.connect(annId)]);
+    const benPhone = await h.connect(benId);
+    const [hanging] = h.connectionsOf(benId);
+    const benTablet = await h.connect(benId);
+    // Both tries of the post to ben's phone hang until the pusher gives up on them.
+    h.stack.gateway.delayNextPosts(hanging as string, 60_000, 2);
+
+    const { message } = await ann.request('sendMessage', { to: benId, content: { text: 'one hangs' } });
+    const isIt = (e: { message: Message }) => e.message.messageId === message.messageId;
+    await Promise.all([benTablet.waitFor('message', isIt), annLaptop.waitFor('message', isIt)]);
+    await benPhone.request('ping', {});
+    expect(benPhone.received('message').filter(isIt)).toEqual([]);
+    expect(h.connectionsOf(benId)).toContain(hanging);
+    const unread = await benPhone.request('getUnread', { limit: 100 });
+    expect(unread.messages.map((m) => m.messageId)).toContain(message.messageId);
+    await Promise.all([ann.close(), annLaptop.close(), benPhone.close(), benTablet.close()]);
+  });
+
   it('a throttled push does not fail the send; the message reaches the recipient through getUnread', async () => {
     const [annId, benId] = await h.users('ann', 'ben');
     const [ann, ben] = await Promise.all([h.connect(annId), h.connect(benId)]);
