@@ -1,5 +1,6 @@
 /**
- * E-mail through SES `SendEmail`, from the address in `SENDER_EMAIL`. The endpoint comes
+ * E-mail through SES `SendEmail`, from the address in `SENDER_EMAIL`, through the configuration
+ * set in `SES_CONFIGURATION_SET` when it is set (bounces and complaints). The endpoint comes
  * from the SDK's own configuration (`AWS_ENDPOINT_URL_SES` points it at the local outbox).
  */
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
@@ -25,6 +26,7 @@ export class SesMailer implements Mailer {
   constructor(
     private readonly client: SESClient = ses,
     private readonly sender: string = requireEnv('SENDER_EMAIL'),
+    private readonly configurationSet: string | undefined = process.env.SES_CONFIGURATION_SET || undefined,
   ) {}
 
   async send(mail: Mail): Promise<void> {
@@ -33,6 +35,7 @@ export class SesMailer implements Mailer {
       await this.client.send(
         new SendEmailCommand({
           Source: this.sender,
+          ConfigurationSetName: this.configurationSet,
           Destination: { ToAddresses: [mail.to] },
           Message: {
             Subject: { Data: mail.subject, Charset: 'UTF-8' },
