@@ -90,6 +90,11 @@ export class ParleyRequestError extends Error {
   ) {
     super(message);
   }
+
+  /** How long to wait before trying again, when the server said (`RATE_LIMITED`, `SERVICE_UNAVAILABLE`). */
+  get retryAfterMs(): number | undefined {
+    return this.reply?.error?.retryAfterMs;
+  }
 }
 
 /** The part of the browser's WebSocket the client uses. */

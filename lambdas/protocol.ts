@@ -268,7 +268,8 @@ export interface ReplyFrame {
   requestId?: string;
   ok: boolean;
   data?: unknown;
-  error?: { code: string; message: string };
+  /** `retryAfterMs`: when to try again, with `RATE_LIMITED` and `SERVICE_UNAVAILABLE`. */
+  error?: { code: string; message: string; retryAfterMs?: number };
 }
 
 export interface EventFrame<E extends ServerEventName = ServerEventName> {

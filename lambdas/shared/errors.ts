@@ -51,26 +51,125 @@ export class PayloadTooLargeError extends ParleyError {
   override readonly name = 'PayloadTooLargeError';
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
-/** A service Parley depends on (SES) failed; nothing was changed and the caller may ask again. */
+/** How long a client is told to wait after AWS throttled us (the SDK has already retried). */
+export const THROTTLED_RETRY_AFTER_SECONDS = 1;
+/** How long a client is told to wait after a dependency failed or did not answer. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** A service Parley depends on failed or did not answer; the caller may ask again after a while. */
 export class ServiceUnavailableError extends ParleyError {
   override readonly name = 'ServiceUnavailableError';
   readonly code = 'SERVICE_UNAVAILABLE';
+  /** When the caller may try again (`retryAfterMs`, HTTP `Retry-After`). */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? UNAVAILABLE_RETRY_AFTER_SECONDS;
+  }
 }
 
 export interface ErrorBody {
   readonly code: ErrorCode;
   readonly message: string;
+  /** When the caller may try again, for `RATE_LIMITED` and `SERVICE_UNAVAILABLE`. */
+  readonly retryAfterMs?: number;
 }
 
 export const INTERNAL_MESSAGE = 'Something went wrong on our side. Please try again.';
+export const THROTTLED_MESSAGE =
+  'We are receiving too many requests right now. Please try again in a moment.';
+export const UNAVAILABLE_MESSAGE =
+  'A service we depend on is not answering right now. Please try again shortly.';
+
+// AWS error names (`error.name`) that mean "throttled", across DynamoDB, the Management API and the rest.
+const THROTTLING_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+]);
+// Cancellation reasons of a TransactWriteItems that mean "throttled".
+const THROTTLING_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
+const UNAVAILABLE_NAMES = new Set([
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalServerErrorException',
+  'InternalFailure',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+// Node's network error codes (`error.code`), as the SDK rethrows them after its retries.
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+interface AwsErrorShape {
+  name?: string;
+  code?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+  CancellationReasons?: { Code?: string }[];
+}
 
 /**
- * The one mapper from any thrown value to what a client may see. Unknown errors become
- * `INTERNAL` with a generic message; the caller logs the details.
+ * What an AWS SDK error that is no bug of ours stands for, once the SDK has given up retrying:
+ * throttling is `RateLimitedError`, a failing or silent service (5xx, timeouts, network errors)
+ * `ServiceUnavailableError`; undefined for anything else (a bug of ours: `INTERNAL`). Read by
+ * name and `$metadata`/`$retryable`/`$fault`, so that shared/ imports no SDK.
+ */
+export function dependencyFault(error: unknown): RateLimitedError | ServiceUnavailableError | undefined {
+  if (typeof error !== 'object' || error === null || error instanceof ParleyError) return undefined;
+  const { name = '', code, $fault, $metadata, $retryable, CancellationReasons } = error as AwsErrorShape;
+  const status = $metadata?.httpStatusCode;
+  const throttled =
+    THROTTLING_NAMES.has(name) ||
+    $retryable?.throttling === true ||
+    status === 429 ||
+    (name === 'TransactionCanceledException' &&
+      (CancellationReasons ?? []).some((reason) => THROTTLING_REASONS.has(reason.Code ?? '')));
+  if (throttled) {
+    return new RateLimitedError(THROTTLED_MESSAGE, THROTTLED_RETRY_AFTER_SECONDS, { cause: error });
+  }
+  const unavailable =
+    UNAVAILABLE_NAMES.has(name) ||
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    (status !== undefined && status >= 500) ||
+    $fault === 'server';
+  return unavailable ? new ServiceUnavailableError(UNAVAILABLE_MESSAGE, { cause: error }) : undefined;
+}
+
+/**
+ * The one mapper from any thrown value to what a client may see: our typed errors as they are,
+ * AWS faults as `RATE_LIMITED` or `SERVICE_UNAVAILABLE` (`dependencyFault`), both with
+ * `retryAfterMs` when known, and anything else as `INTERNAL` with a generic message; the caller
+ * logs the details.
  */
 export function toErrorBody(error: unknown): ErrorBody {
-  if (error instanceof ParleyError) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: INTERNAL_MESSAGE };
+  const known = error instanceof ParleyError ? error : dependencyFault(error);
+  if (known === undefined) return { code: 'INTERNAL', message: INTERNAL_MESSAGE };
+  const retryAfterSeconds =
+    known instanceof RateLimitedError || known instanceof ServiceUnavailableError
+      ? known.retryAfterSeconds
+      : undefined;
+  return retryAfterSeconds === undefined
+    ? { code: known.code, message: known.message }
+    : { code: known.code, message: known.message, retryAfterMs: Math.round(retryAfterSeconds * 1000) };
 }
 
 /** The HTTP status of each error code, for the HTTP API (`/auth/*`). */
@@ -93,11 +192,14 @@ export interface HttpError {
   readonly retryAfterSeconds?: number;
 }
 
-/** The one mapper from any thrown value to an HTTP error answer (built on `toErrorBody`). */
+/**
+ * The one mapper from any thrown value to an HTTP error answer (built on `toErrorBody`): the
+ * wait goes in `Retry-After` (whole seconds), not in the body.
+ */
 export function toHttpError(error: unknown): HttpError {
-  const body = toErrorBody(error);
-  const retryAfterSeconds = error instanceof RateLimitedError ? error.retryAfterSeconds : undefined;
-  return retryAfterSeconds === undefined
-    ? { statusCode: HTTP_STATUS[body.code], error: body }
-    : { statusCode: HTTP_STATUS[body.code], error: body, retryAfterSeconds };
+  const { retryAfterMs, ...body } = toErrorBody(error);
+  const statusCode = HTTP_STATUS[body.code];
+  return retryAfterMs === undefined
+    ? { statusCode, error: body }
+    : { statusCode, error: body, retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
 }

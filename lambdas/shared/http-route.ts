@@ -3,7 +3,7 @@
  * 16 KB, base64 or not), parse JSON, validate it with the endpoint's schema, call one use
  * case, and map the result or the typed error to a JSON answer. Errors answer
  * `{"error": {"code", "message"}}` with the status from `toHttpError`, `Retry-After` when
- * rate limited, and never internals. Handlers never throw to API Gateway.
+ * rate limited or unavailable, and never internals. Handlers never throw to API Gateway.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
@@ -14,7 +14,13 @@ import {
   httpSuccessStatus,
 } from '../http-protocol.ts';
 import { describeIssues } from '../schema-support.ts';
-import { BadRequestError, PayloadTooLargeError, toHttpError, UnauthorizedError } from './errors.ts';
+import {
+  BadRequestError,
+  ParleyError,
+  PayloadTooLargeError,
+  toHttpError,
+  UnauthorizedError,
+} from './errors.ts';
 import { logger } from './logger.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -110,7 +116,9 @@ export function httpErrorResult(
 ): HttpResult {
   const { statusCode, error: body, retryAfterSeconds } = toHttpError(error);
   if (body.code === 'INTERNAL') logger.error('HTTP route failed', { endpoint, error: error as Error });
-  else logger.info('HTTP route refused', { endpoint, code: body.code, reason: body.message });
+  else if (!(error instanceof ParleyError)) {
+    logger.warn('HTTP route failed on a dependency', { endpoint, code: body.code, error: error as Error });
+  } else logger.info('HTTP route refused', { endpoint, code: body.code, reason: body.message });
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
   if (statusCode === 401 && options.bearer === true) headers['www-authenticate'] = 'Bearer realm="parley"';

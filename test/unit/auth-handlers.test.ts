@@ -40,6 +40,7 @@ const { deriveKeys } = await import('../../lambdas/adapters/token-service.ts');
 const { hashPassword } = await import('../../lambdas/domain/passwords.ts');
 const { hashCode } = await import('../../lambdas/domain/verification-codes.ts');
 const { MAIL_UNAVAILABLE_MESSAGE } = await import('../../lambdas/adapters/mailer.ts');
+const { THROTTLED_MESSAGE } = await import('../../lambdas/shared/errors.ts');
 const handlers: Record<HttpEndpoint, HttpHandler> = {
   register: (await import('../../lambdas/handlers/auth-register.ts')).handler,
   verify: (await import('../../lambdas/handlers/auth-verify.ts')).handler,
@@ -380,6 +381,33 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(Number(result.headers['retry-after'])).toBeGreaterThan(3000);
       expect(dynamo).not.toHaveReceivedCommand(GetCommand);
       expect(dynamo).not.toHaveReceivedCommand(UpdateCommand);
+    });
+
+    it('answers 429 with Retry-After when DynamoDB throttles, 503 with Retry-After when it does not answer', async () => {
+      const login = () =>
+        handlers.login(
+          post('/auth/login', JSON.stringify({ email: 'alice@example.com', password: 'whatever' })),
+        );
+      dynamo.on(BatchGetCommand).rejects(
+        Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ThrottlingException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+      const throttled = await login();
+      expect(throttled.statusCode).toBe(429);
+      expect(throttled.headers['retry-after']).toBe('1');
+      expect(JSON.parse(throttled.body)).toEqual({
+        error: { code: 'RATE_LIMITED', message: THROTTLED_MESSAGE },
+      });
+      dynamo
+        .on(BatchGetCommand)
+        .rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ETIMEDOUT' }));
+      const unavailable = await login();
+      expect(unavailable.statusCode).toBe(503);
+      expect(unavailable.headers['retry-after']).toBe('5');
+      expect(JSON.parse(unavailable.body).error.code).toBe('SERVICE_UNAVAILABLE');
     });
   });
 

@@ -3,6 +3,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -34,6 +35,7 @@ import { handler as sendMessage } from '../../lambdas/handlers/send-message.ts';
 import { clientSchemas, ONE_WAY_ACTIONS } from '../../lambdas/protocol.ts';
 import { webSocketRoutes } from '../../lambdas/routes.ts';
 import { describeIssues } from '../../lambdas/schema-support.ts';
+import { THROTTLED_MESSAGE, UNAVAILABLE_MESSAGE } from '../../lambdas/shared/errors.ts';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket-route.ts';
 
 const farFuture = Math.floor(Date.now() / 1000) + 3600;
@@ -174,6 +176,35 @@ describe('getUnread handler', () => {
       IndexName: 'unread',
       ExpressionAttributeValues: { ':user': 'alice' },
       Limit: 10,
+    });
+  });
+
+  it('answers RATE_LIMITED with retryAfterMs when DynamoDB throttles past the SDK’s retries, SERVICE_UNAVAILABLE when it fails', async () => {
+    dynamo
+      .on(QueryCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }),
+      );
+    const throttled = replyOf(
+      await getUnread(frame({ action: 'getUnread', requestId: 'u1', data: {} }, 'getUnread')),
+    );
+    expect(throttled).toEqual({
+      type: 'reply',
+      action: 'getUnread',
+      requestId: 'u1',
+      ok: false,
+      error: { code: 'RATE_LIMITED', message: THROTTLED_MESSAGE, retryAfterMs: 1000 },
+    });
+    dynamo
+      .on(QueryCommand)
+      .rejects(
+        new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+      );
+    const failed = replyOf(await getUnread(frame({ action: 'getUnread', data: {} }, 'getUnread')));
+    expect(failed.error).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: UNAVAILABLE_MESSAGE,
+      retryAfterMs: 5000,
     });
   });
 
