@@ -134,7 +134,7 @@ describe('sendMessage handler over the AWS SDK', () => {
     expect(management.calls()).toHaveLength(0);
   });
 
-  it('maps a DynamoDB failure to INTERNAL with a generic message, and pushes nothing', async () => {
+  it('maps a failure that is no AWS fault (a bug of ours) to INTERNAL with a generic message, and pushes nothing', async () => {
     dynamo
       .on(PutCommand)
       .rejects(new Error('ProvisionedThroughputExceeded at arn:aws:dynamodb:secret-table'));
