@@ -1,18 +1,18 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  CloudWatchDimensionSource,
+  ConfigurationSet,
+  EmailSendingEvent,
+  EventDestination,
+} from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
 import { type HttpRouteDefinition, httpRoutes, webSocketRoutes } from '../lambdas/routes.ts';
 import { HttpAuthApi } from './constructs/http-api.ts';
 import type { SesSettings } from './constructs/route-function.ts';
 import { Storage } from './constructs/storage.ts';
 import { MessengerWebSocketApi } from './constructs/websocket-api.ts';
-
-/** Context keys the stack reads (`cdk synth -c jwtIssuer=…`), and their defaults. */
-export const CONTEXT_DEFAULTS = {
-  jwtIssuer: 'parley',
-  jwtAudience: 'parley-clients',
-  stageName: 'prod',
-} as const;
+import { readSettings, type Settings } from './settings.ts';
 
 export interface MessengerStackProps extends StackProps {
   /**
@@ -38,8 +38,9 @@ export interface MessengerStackProps extends StackProps {
   readonly apiGatewayCloudWatchRole?: boolean;
   /**
    * The SES sender address of verification mail; functions with `ses` get it as `SENDER_EMAIL` and
-   * may send from this one identity only. Required as soon as a route has `ses`.
-   * @default context `senderEmail` (cdk.json sets a placeholder), else none
+   * may send from this address only. Required as soon as a route has `ses`; placeholders
+   * (example.com, …) fail synthesis.
+   * @default context `senderEmail`, else none
    */
   readonly senderEmail?: string;
   /**
@@ -48,6 +49,11 @@ export interface MessengerStackProps extends StackProps {
    */
   readonly corsOrigins?: readonly string[];
   /**
+   * Throttles, reserved concurrency and log retention (infra/settings.ts, docs/operations.md).
+   * @default from context, else the defaults in infra/settings.ts
+   */
+  readonly settings?: Partial<Settings>;
+  /**
    * The HTTP API routes (tests pass their own list).
    * @default `httpRoutes` from lambdas/routes.ts
    */
@@ -55,22 +61,24 @@ export interface MessengerStackProps extends StackProps {
 }
 
 /**
- * Parley in the cloud: the DynamoDB tables, the JWT signing secret, the WebSocket API and the
- * HTTP API (`/auth/*`) with one function per route, all generated from lambdas/tables.ts and
- * lambdas/routes.ts.
+ * Parley in the cloud: the DynamoDB tables, the JWT signing secret, the SES configuration set,
+ * the WebSocket API and the HTTP API (`/auth/*`) with one function per route, all generated from
+ * lambdas/tables.ts and lambdas/routes.ts.
  */
 export class MessengerStack extends Stack {
   readonly storage: Storage;
   readonly jwtSecret: Secret;
   readonly webSocket: MessengerWebSocketApi;
   readonly httpApi: HttpAuthApi;
+  /** The SES configuration set verification mail goes through; none when no route sends mail. */
+  readonly mailConfigurationSet?: ConfigurationSet;
+  /** The settings the stack was built with. */
+  readonly settings: Settings;
 
   constructor(scope: Construct, id: string, props: MessengerStackProps = {}) {
     super(scope, id, props);
-    const setting = (key: keyof typeof CONTEXT_DEFAULTS, given: string | undefined): string => {
-      const value = given ?? (this.node.tryGetContext(key) as unknown);
-      return typeof value === 'string' && value !== '' ? value : CONTEXT_DEFAULTS[key];
-    };
+    const settings = { ...readSettings(this), ...props.settings };
+    this.settings = settings;
 
     this.storage = new Storage(this, 'Storage');
 
@@ -91,29 +99,39 @@ export class MessengerStack extends Stack {
 
     const jwt = {
       secret: this.jwtSecret,
-      issuer: setting('jwtIssuer', props.jwtIssuer),
-      audience: setting('jwtAudience', props.jwtAudience),
+      issuer: props.jwtIssuer ?? settings.jwtIssuer,
+      audience: props.jwtAudience ?? settings.jwtAudience,
     };
-    const senderEmail = props.senderEmail ?? contextString(this, 'senderEmail');
-    const ses: SesSettings | undefined =
-      senderEmail === undefined ? undefined : { senderEmail: validSenderEmail(senderEmail) };
     const routesSendingMail = [...webSocketRoutes, ...(props.httpRoutes ?? httpRoutes)].filter(
       (route) => route.permissions.ses === true,
     );
-    if (ses === undefined && routesSendingMail.length > 0) {
+    const senderEmail = props.senderEmail ?? contextString(this, 'senderEmail');
+    if (senderEmail === undefined && routesSendingMail.length > 0) {
       throw new Error(
         `${routesSendingMail.map((route) => route.handler).join(', ')} send e-mail through SES: set the sender ` +
-          'with the senderEmail context (cdk.json or -c senderEmail=no-reply@your-domain) or the senderEmail prop',
+          'with -c senderEmail=no-reply@your-domain (an address verified in SES in the target region) or the ' +
+          'senderEmail prop',
       );
+    }
+    let ses: SesSettings | undefined;
+    if (senderEmail !== undefined) {
+      this.mailConfigurationSet = this.createMailConfigurationSet();
+      ses = {
+        senderEmail: validSenderEmail(senderEmail),
+        configurationSetName: this.mailConfigurationSet.configurationSetName,
+      };
     }
 
     this.webSocket = new MessengerWebSocketApi(this, 'WebSocket', {
       tables: this.storage.tables,
       jwt,
       ses,
-      stageName: setting('stageName', props.stageName),
+      stageName: props.stageName ?? settings.stageName,
       createCloudWatchRole:
         props.apiGatewayCloudWatchRole ?? contextFlag(this, 'apiGatewayCloudWatchRole', true),
+      throttle: settings.webSocketThrottle,
+      authorizerConcurrency: settings.authorizerConcurrency,
+      logRetention: settings.logRetention,
     });
 
     new CfnOutput(this, 'WebSocketUrl', {
@@ -131,12 +149,35 @@ export class MessengerStack extends Stack {
       ses,
       routes: props.httpRoutes,
       corsOrigins: props.corsOrigins ?? contextList(this, 'corsOrigins'),
+      throttle: settings.httpThrottle,
+      routeConcurrency: settings.authRouteConcurrency,
+      logRetention: settings.logRetention,
     });
     new CfnOutput(this, 'HttpApiUrl', {
       description:
         'Base URL of the HTTP API (ends with "/"): POST {url}auth/login and the other /auth/* routes',
       value: this.httpApi.url,
     });
+  }
+
+  /**
+   * The configuration set every verification mail names: SES publishes its bounces, complaints
+   * and rejects as CloudWatch metrics (namespace `AWS/SES`, dimension `ses:configuration-set`),
+   * plus reputation metrics, so they can be watched and alarmed on per stack.
+   */
+  private createMailConfigurationSet(): ConfigurationSet {
+    const configurationSet = new ConfigurationSet(this, 'MailConfigurationSet', { reputationMetrics: true });
+    configurationSet.addEventDestination('BouncesAndComplaints', {
+      destination: EventDestination.cloudWatchDimensions([
+        {
+          name: 'ses:configuration-set',
+          source: CloudWatchDimensionSource.MESSAGE_TAG,
+          defaultValue: 'parley',
+        },
+      ]),
+      events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT, EmailSendingEvent.REJECT],
+    });
+    return configurationSet;
   }
 }
 
@@ -155,11 +196,25 @@ function contextList(scope: Construct, key: string): string[] | undefined {
   return nonEmpty.length === 0 ? undefined : nonEmpty;
 }
 
-/** Fails synthesis on a sender that cannot be an SES e-mail address identity. */
-function validSenderEmail(senderEmail: string): string {
+/**
+ * Domains that no one can receive or send real mail from: RFC 2606's example.com/.org/.net (and
+ * their subdomains) and the reserved top-level domains .example, .test, .invalid and .localhost.
+ */
+const PLACEHOLDER_DOMAIN =
+  /(^|\.)(example\.(com|org|net)|[^.]+\.(example|test|invalid|localhost))$|^(example|test|invalid|localhost)$/i;
+
+/** Fails synthesis on a sender that cannot be an SES e-mail address identity, or is a placeholder. */
+export function validSenderEmail(senderEmail: string): string {
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(senderEmail)) {
     throw new Error(
-      `senderEmail must be the e-mail address verified in SES (e.g. no-reply@example.com), got "${senderEmail}"`,
+      `senderEmail must be the e-mail address verified in SES (e.g. no-reply@mail.your-domain.com), got "${senderEmail}"`,
+    );
+  }
+  const domain = senderEmail.slice(senderEmail.lastIndexOf('@') + 1);
+  if (PLACEHOLDER_DOMAIN.test(domain)) {
+    throw new Error(
+      `senderEmail "${senderEmail}" is a placeholder (${domain} cannot send mail): set the address you verified ` +
+        'in SES, e.g. -c senderEmail=no-reply@mail.your-domain.com (docs/operations.md, "First deploy")',
     );
   }
   return senderEmail;

@@ -20,8 +20,9 @@ import type { TableId } from '../../lambdas/tables.ts';
 import { type JwtSettings, RouteFunction, type SesSettings } from './route-function.ts';
 
 /**
- * Default route throttling of the HTTP API stage: a steady 20 requests per second with bursts of
- * 10, applied to each route separately and across all clients together (API Gateway has no
+ * Default route throttling of the HTTP API stage when none is given (the stack passes its own, from
+ * context, infra/settings.ts): a steady 20 requests per second with bursts of 10, applied to each
+ * route separately and across all clients together (API Gateway has no
  * per-client stage throttling). The routes are the public `/auth/*` endpoints, where the only
  * legitimate traffic is people signing up and logging in, so a low ceiling costs nothing and caps
  * how fast anyone can guess passwords or verification codes, and how much e-mail (SES) and Lambda
@@ -85,10 +86,16 @@ export interface HttpAuthApiProps {
    */
   readonly corsOrigins?: readonly string[];
   /**
-   * Retention of the access log group.
+   * Retention of the access log group and of every function's log group.
    * @default RetentionDays.ONE_MONTH
    */
-  readonly accessLogRetention?: RetentionDays;
+  readonly logRetention?: RetentionDays;
+  /**
+   * Reserved concurrency of each route's function: a floor for sign-up and login, and a ceiling
+   * on how much of the account's concurrency password hashing can take; 0 means no reservation.
+   * @default - no reservation
+   */
+  readonly routeConcurrency?: number;
 }
 
 /**
@@ -148,6 +155,8 @@ export class HttpAuthApi extends Construct {
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
+        reservedConcurrency: props.routeConcurrency,
+        logRetention: props.logRetention,
       });
       const route = new HttpRoute(this, `${name}Route`, {
         httpApi: this.api,
@@ -175,7 +184,7 @@ export class HttpAuthApi extends Construct {
     this.routes = routes;
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,

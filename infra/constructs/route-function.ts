@@ -11,6 +11,7 @@ import { type FunctionDefinition, tablesOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
 import { bundlingOptions } from './bundling.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
+import { iamActionsOf, sdkCallsOf } from './sdk-calls.ts';
 
 /** The repository root: entries, the lock file and tsconfig.json are resolved from here. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,13 +27,20 @@ export interface ManagementApiTarget {
   readonly stageName: string;
 }
 
-/** The SES identity that verification mail is sent from. */
+/** The SES sender of verification mail and the configuration set its sends go through. */
 export interface SesSettings {
   /**
-   * The sender address (`From`), e.g. `no-reply@example.com`. It must be verified in SES, in the
-   * stack's region, as exactly this identity: the grant names this identity's ARN and nothing else.
+   * The sender address (`From`), e.g. `no-reply@mail.example.com`. It must be verified in SES, in
+   * the stack's region, as this address or as its domain; the grant allows sending from this
+   * address only (`ses:FromAddress`).
    */
   readonly senderEmail: string;
+  /**
+   * The configuration set every send names (`SES_CONFIGURATION_SET`), which publishes bounces and
+   * complaints.
+   * @default - sends name no configuration set
+   */
+  readonly configurationSetName?: string;
 }
 
 /** The JWT signing secret and the claims every token must carry. */
@@ -78,27 +86,29 @@ export interface RouteFunctionProps {
    */
   readonly logRetention?: RetentionDays;
   /**
+   * Reserved concurrency: that many concurrent executions are set aside for this function, and it
+   * can run no more. Every reservation leaves the account's unreserved pool smaller (Lambda keeps
+   * at least 100 unreserved), so 0 or undefined means no reservation, not a disabled function.
+   * @default - no reservation
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Powertools `LOG_LEVEL`.
    * @default 'INFO'
    */
   readonly logLevel?: string;
 }
 
-/** What the adapters read with: items, batches of items, queries, and transaction condition checks. */
-export const DYNAMODB_READ_ACTIONS = [
+/**
+ * The DynamoDB actions a `read` permission allows; a `write` permission allows any item action.
+ * What is granted is the part of that the handler's code calls (infra/constructs/sdk-calls.ts).
+ */
+export const DYNAMODB_READ_ACTIONS: readonly string[] = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:ConditionCheckItem',
-] as const;
-
-/** What the adapters write with (TransactWriteItems is authorized per item by these). */
-export const DYNAMODB_WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-] as const;
+];
 
 /**
  * One Lambda function for one entry of the route table, with Parley's function defaults:
@@ -106,14 +116,19 @@ export const DYNAMODB_WRITE_ACTIONS = [
  * inside (the deployed SDK is the tested one), its own log group with a retention, and an
  * execution role that holds nothing but what the definition's permissions name.
  *
- * Permissions map to environment and grants one to one: `read`/`write` → the table-name variables
- * and DynamoDB grants on those tables; `manageConnections` → `MANAGEMENT_API_ENDPOINT` and
+ * Permissions name what the function may touch; its code decides which actions it gets there.
+ * The SDK calls its handler can reach (`sdkCallsOf`, a static scan of lambdas/) map to IAM actions,
+ * and the role holds those and no more: `read`/`write` → the table-name variables and, on those
+ * tables, the DynamoDB actions the code calls (`read` tables only the read ones; the `<table>/index/*`
+ * ARN only when the code queries an index); `manageConnections` → `MANAGEMENT_API_ENDPOINT` and
  * `execute-api:ManageConnections` on POST `@connections/*` of one stage; `jwtSecret` →
- * `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE` and read access to that secret; `ses` →
- * `SENDER_EMAIL` and `ses:SendEmail` on that one identity.
+ * `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE` and `secretsmanager:GetSecretValue` on that
+ * secret; `ses` → `SENDER_EMAIL`, `SES_CONFIGURATION_SET` and `ses:SendEmail` from that address.
+ * A call the permissions do not cover fails synthesis.
  *
  * Defaults: entry `lambdas/handlers/<handler>.ts`, runtime NODEJS_22_X, architecture ARM_64,
- * memory `definition.memoryMb` (default 256 MB), timeout 10 s, log retention one month.
+ * memory `definition.memoryMb` (default 256 MB), timeout 10 s, log retention one month, no
+ * reserved concurrency.
  */
 export class RouteFunction extends Construct {
   /** The function itself. */
@@ -177,16 +192,41 @@ export class RouteFunction extends Construct {
     }
     if (ses !== undefined) {
       environment.SENDER_EMAIL = ses.senderEmail;
+      if (ses.configurationSetName !== undefined) {
+        environment.SES_CONFIGURATION_SET = ses.configurationSetName;
+      }
+    }
+    const entry = `${handlersDir}/${definition.handler}.ts`;
+    const calls = sdkCallsOf(entry);
+    const actions = iamActionsOf(calls);
+    const uncovered = actions.filter(
+      (action) =>
+        (action === 'execute-api:ManageConnections' && managementApi === undefined) ||
+        (action === 'secretsmanager:GetSecretValue' && jwt === undefined) ||
+        (action.startsWith('ses:') && ses === undefined) ||
+        (action.startsWith('dynamodb:') &&
+          (permissions.write ?? []).length === 0 &&
+          !((permissions.read ?? []).length > 0 && DYNAMODB_READ_ACTIONS.includes(action))),
+    );
+    if (uncovered.length > 0) {
+      throw new Error(
+        `${this.node.path}: the code of ${definition.handler} calls ${uncovered.join(', ')}, which its ` +
+          'permissions in lambdas/routes.ts do not cover',
+      );
     }
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: `${handlersDir}/${definition.handler}.ts`,
+      entry,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: definition.memoryMb ?? 256,
+      reservedConcurrentExecutions:
+        props.reservedConcurrency === undefined || props.reservedConcurrency === 0
+          ? undefined
+          : props.reservedConcurrency,
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
@@ -206,16 +246,24 @@ export class RouteFunction extends Construct {
       },
     });
 
-    // Grants, derived from the same permissions as the environment above: the item actions the
-    // adapters use, on the table and its indexes. Not grantReadData(), which also allows Scan
-    // (no request path scans) and stream reads.
-    for (const tableId of permissions.read ?? []) {
-      props.tables[tableId].grant(this.role, ...DYNAMODB_READ_ACTIONS);
+    // Grants: what the code calls, where the permissions allow it. Not grantReadData() and
+    // friends, which add Scan, stream reads, BatchWriteItem and DescribeSecret the code never calls.
+    const dynamoActions = actions.filter((action) => action.startsWith('dynamodb:'));
+    for (const tableId of tablesOf(definition)) {
+      const writes = (permissions.write ?? []).includes(tableId);
+      const allowed = dynamoActions.filter((action) => writes || DYNAMODB_READ_ACTIONS.includes(action));
+      if (allowed.length === 0) continue;
+      const table = props.tables[tableId];
+      const queriesIndex =
+        calls.queriesIndex && allowed.includes('dynamodb:Query') && hasGlobalIndexes(tableId);
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: allowed,
+          resources: queriesIndex ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
+        }),
+      );
     }
-    for (const tableId of permissions.write ?? []) {
-      props.tables[tableId].grant(this.role, ...DYNAMODB_READ_ACTIONS, ...DYNAMODB_WRITE_ACTIONS);
-    }
-    if (managementApi !== undefined) {
+    if (managementApi !== undefined && actions.includes('execute-api:ManageConnections')) {
       // Not stage.grantManagementApiAccess(): that grants every method (`{stage}/*/@connections/*`),
       // and the functions only POST to connections.
       this.role.addToPrincipalPolicy(
@@ -225,41 +273,71 @@ export class RouteFunction extends Construct {
         }),
       );
     }
-    jwt?.secret.grantRead(this.role);
-    if (ses !== undefined) {
-      // SES v1 SendEmail is authorized against the identity it sends from; SendRawEmail and the
-      // templated actions are not used, so they are not granted.
+    if (jwt !== undefined && actions.includes('secretsmanager:GetSecretValue')) {
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: ['ses:SendEmail'],
-          resources: [sesIdentityArn(this, ses.senderEmail)],
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [jwt.secret.secretArn],
+        }),
+      );
+    }
+    const sesActions = actions.filter((action) => action.startsWith('ses:'));
+    if (ses !== undefined && sesActions.length > 0) {
+      // SES authorizes a send against the sender's identity, the configuration set it names, and,
+      // in the sandbox, the recipient's identity too: so every identity of the account (an address
+      // or its domain, a verified recipient), held to the one From address by the condition.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: sesActions,
+          resources: [
+            sesIdentitiesArn(this),
+            ...(ses.configurationSetName === undefined
+              ? []
+              : [sesConfigurationSetArn(this, ses.configurationSetName)]),
+          ],
+          conditions: { StringEquals: { 'ses:FromAddress': ses.senderEmail } },
         }),
       );
     }
 
-    this.acknowledgeNagFindings(definition, props.tables, managementApi);
+    this.acknowledgeNagFindings(definition, props.tables, {
+      index: calls.queriesIndex && dynamoActions.includes('dynamodb:Query'),
+      managementApi: actions.includes('execute-api:ManageConnections') ? managementApi : undefined,
+      ses: ses !== undefined && sesActions.length > 0,
+    });
   }
 
   /** cdk-nag findings that are true of route functions, each with its reason. */
   private acknowledgeNagFindings(
     definition: FunctionDefinition,
     tables: Readonly<Record<TableId, ITable>>,
-    managementApi: ManagementApiTarget | undefined,
+    granted: { index: boolean; managementApi: ManagementApiTarget | undefined; ses: boolean },
   ): void {
+    const { managementApi } = granted;
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
         'Parley pins Lambda to Node.js 22 and esbuild targets node22; moving to a newer ' +
         'runtime is a deliberate upgrade of the whole project, not a per-function setting.',
     });
-    for (const tableId of tablesOf(definition)) {
-      const table: TableDefinition = tableDefinitions[tableId];
-      if ((table.globalIndexes?.length ?? 0) === 0) continue;
+    for (const tableId of granted.index ? tablesOf(definition) : []) {
+      if (!hasGlobalIndexes(tableId)) continue;
       acknowledgeWildcardResource(
         this.role,
         `${tables[tableId].tableArn}/index/*`,
-        `Queries on the ${tableId} table's global secondary indexes need the index ARNs; the CDK table grant ` +
-          'names them <table>/index/*, which covers the indexes of this one table only.',
+        `The ${definition.handler} code queries a global secondary index of the ${tableId} table (an IndexName ` +
+          'in the code it reaches, infra/constructs/sdk-calls.ts); <table>/index/* covers the indexes of this ' +
+          'one table only.',
+      );
+    }
+    if (granted.ses) {
+      acknowledgeWildcardResource(
+        this.role,
+        sesIdentitiesArn(this),
+        'SES checks every identity a send involves: the sender address or its verified domain and, in the ' +
+          "sandbox, the recipient's verified address. Recipients are only known at run time, so the grant names " +
+          "the account's identities in this region, and the ses:FromAddress condition holds every send to the " +
+          'one configured sender.',
       );
     }
     if (managementApi !== undefined) {
@@ -284,12 +362,20 @@ export function managementApiEndpoint(scope: Construct, target: ManagementApiTar
   return `https://${target.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${target.stageName}`;
 }
 
-/**
- * `arn:{partition}:ses:{region}:{account}:identity/{senderEmail}`: the one SES identity a function
- * with `ses` may send from (an e-mail address identity; a verified parent domain is not covered).
- */
-export function sesIdentityArn(scope: Construct, senderEmail: string): string {
-  return Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: senderEmail });
+/** `arn:{partition}:ses:{region}:{account}:identity/*`: the SES identities of the account and region. */
+export function sesIdentitiesArn(scope: Construct): string {
+  return Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
+}
+
+/** `arn:{partition}:ses:{region}:{account}:configuration-set/{name}`. */
+export function sesConfigurationSetArn(scope: Construct, name: string): string {
+  return Stack.of(scope).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: name });
+}
+
+/** Whether the table has global secondary indexes (lambdas/tables.ts). */
+function hasGlobalIndexes(tableId: TableId): boolean {
+  const table: TableDefinition = tableDefinitions[tableId];
+  return (table.globalIndexes?.length ?? 0) > 0;
 }
 
 /** `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/POST/@connections/*`. */

@@ -31,11 +31,9 @@ import {
 export const TOKEN_IDENTITY_SOURCE = 'route.request.querystring.token';
 
 /**
- * Default route throttling of the stage: a steady 100 requests per second with bursts of 50,
- * per route, across all clients together (API Gateway applies stage throttling per route, not
- * per connection). It caps what a runaway or hostile client can cost in Lambda and DynamoDB
- * requests while staying far above a small deployment's traffic; raise it with the expected load
- * (the account-level limit is 10,000 requests per second).
+ * Default route throttling of the stage when none is given: a steady 100 requests per second with
+ * bursts of 50, per route, across all clients together (API Gateway applies stage throttling per
+ * route, not per connection). The stack passes its own, from context (infra/settings.ts).
  */
 export const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 100, burstLimit: 50 };
 
@@ -88,10 +86,16 @@ export interface MessengerWebSocketApiProps {
    */
   readonly throttle?: ThrottleSettings;
   /**
-   * Retention of the access log group.
+   * Retention of the access log group and of every function's log group.
    * @default RetentionDays.ONE_MONTH
    */
-  readonly accessLogRetention?: RetentionDays;
+  readonly logRetention?: RetentionDays;
+  /**
+   * Reserved concurrency of the `$connect` authorizer, so a burst elsewhere (sign-ups hashing
+   * passwords) cannot starve connecting; 0 means no reservation.
+   * @default - no reservation
+   */
+  readonly authorizerConcurrency?: number;
   /**
    * Set API Gateway's account-level CloudWatch Logs role, which REST and WebSocket stages need
    * before they can write access logs. It is one setting per account and region: turn this off
@@ -141,6 +145,8 @@ export class MessengerWebSocketApi extends Construct {
       tables: props.tables,
       jwt: props.jwt,
       managementApi,
+      reservedConcurrency: props.authorizerConcurrency,
+      logRetention: props.logRetention,
     });
     const connectAuthorizer = new WebSocketLambdaAuthorizer(
       'JwtAuthorizer',
@@ -160,6 +166,7 @@ export class MessengerWebSocketApi extends Construct {
         jwt: props.jwt,
         ses: props.ses,
         managementApi,
+        logRetention: props.logRetention,
       });
       routeFunctions.set(definition.routeKey, routeFunction);
       routes.set(definition.routeKey, this.addRoute(definition, routeFunction, connectAuthorizer));
@@ -168,7 +175,7 @@ export class MessengerWebSocketApi extends Construct {
     this.routes = routes;
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,

@@ -14,7 +14,7 @@ import { type HttpRouteDefinition, httpRoutes } from '../../lambdas/routes.ts';
 
 /** Skips esbuild: these tests check configuration only (CDK's own context key). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const SENDER = 'no-reply@parley.example';
+const SENDER = 'no-reply@mail.parley.chat';
 
 /**
  * A route list of the shape the accounts routes will have. The handler files are existing
@@ -24,7 +24,7 @@ const TEST_ROUTES: readonly HttpRouteDefinition[] = [
   {
     method: 'POST',
     path: '/auth/register',
-    handler: 'ping',
+    handler: 'auth-register',
     permissions: { write: ['users'], ses: true, jwtSecret: true },
   },
   { method: 'POST', path: '/auth/login', handler: 'get-unread', permissions: { read: ['users'] } },
@@ -65,6 +65,10 @@ describe('HttpAuthApi with a test route list', () => {
   };
   const registerFn = () => routeFunction('POST /auth/register');
   const loginFn = () => routeFunction('POST /auth/login');
+  const configurationSetId = () => {
+    if (stack.mailConfigurationSet === undefined) throw new Error('no configuration set');
+    return logicalId(stack.mailConfigurationSet);
+  };
   const policies = (): Array<{ roles: string[]; statements: Statement[] }> =>
     Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => ({
       roles: (policy.Properties.Roles as Array<{ Ref: string }>).map((role) => role.Ref),
@@ -132,7 +136,7 @@ describe('HttpAuthApi with a test route list', () => {
     },
   );
 
-  it('grants ses:SendEmail on exactly the sender identity, only to functions with ses', () => {
+  it('grants ses:SendEmail, the one SES call the mailer makes, on the account identities and the configuration set, from the sender only', () => {
     const senders = policies().filter((policy) =>
       policy.statements.some((statement) => actionsOf(statement).some((action) => action.startsWith('ses:'))),
     );
@@ -140,26 +144,53 @@ describe('HttpAuthApi with a test route list', () => {
     const sesStatements = statementsOf(logicalId(registerFn().role)).filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('ses:')),
     );
+    const sesArn = (resource: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ...(resource === 'identity/*'
+            ? [':identity/*']
+            : [':configuration-set/', { Ref: configurationSetId() }]),
+        ],
+      ],
+    });
     expect(sesStatements).toEqual([
       {
         Effect: 'Allow',
         Action: 'ses:SendEmail',
-        Resource: {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':ses:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              `:identity/${SENDER}`,
-            ],
+        Resource: [sesArn('identity/*'), sesArn('configuration-set')],
+        Condition: { StringEquals: { 'ses:FromAddress': SENDER } },
+      },
+    ]);
+  });
+
+  it('creates a configuration set that publishes bounces, complaints and rejects to CloudWatch', () => {
+    template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      ReputationOptions: { ReputationMetricsEnabled: true },
+    });
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: configurationSetId() },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: ['bounce', 'complaint', 'reject'],
+        CloudWatchDestination: {
+          DimensionConfigurations: [
+            {
+              DimensionName: 'ses:configuration-set',
+              DimensionValueSource: 'messageTag',
+              DefaultDimensionValue: 'parley',
+            },
           ],
         },
       },
-    ]);
+    });
   });
 
   it('sets SENDER_EMAIL on functions with ses and on no other function of the stack', () => {
@@ -180,6 +211,7 @@ describe('HttpAuthApi with a test route list', () => {
       JWT_ISSUER: 'parley',
       JWT_AUDIENCE: 'parley-clients',
       SENDER_EMAIL: SENDER,
+      SES_CONFIGURATION_SET: { Ref: configurationSetId() },
     });
     expect(environmentOf(logicalId(loginFn().function))).toEqual({
       POWERTOOLS_SERVICE_NAME: 'parley',
@@ -195,14 +227,14 @@ describe('HttpAuthApi with a test route list', () => {
     );
   });
 
-  it('serves a $default stage with auth throttling (rate 20, burst 10) and JSON access logs kept a month', () => {
+  it('serves a $default stage with auth throttling (rate 50, burst 25) and JSON access logs kept 90 days', () => {
     const stageFilter = { Properties: { ApiId: { Ref: apiId() } } };
     expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Stage', stageFilter))).toHaveLength(1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       ApiId: { Ref: apiId() },
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 10 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 25 },
       AccessLogSettings: {
         DestinationArn: { 'Fn::GetAtt': [logicalId(stack.httpApi.accessLogGroup), 'Arn'] },
         Format: Match.serializedJson({
@@ -223,10 +255,10 @@ describe('HttpAuthApi with a test route list', () => {
         }),
       },
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
     expect(
       template.toJSON().Resources[logicalId(stack.httpApi.accessLogGroup)].Properties.RetentionInDays,
-    ).toBe(30);
+    ).toBe(90);
   });
 
   it('outputs the base URL of the HTTP API', () => {
@@ -311,6 +343,21 @@ describe('HttpAuthApi configuration', () => {
 
   it('refuses a sender that is not an e-mail address', () => {
     expect(() => parleyApp({ senderEmail: 'example.com' })).toThrow(/senderEmail must be the e-mail address/);
+  });
+
+  it.each([
+    'no-reply@example.com',
+    'no-reply@example.org',
+    'no-reply@mail.example.net',
+    'sender@parley.example',
+    'sender@parley.test',
+    'a@b.invalid',
+  ])('refuses the placeholder sender %s', (senderEmail) => {
+    expect(() => parleyApp({ senderEmail })).toThrow(/is a placeholder/);
+  });
+
+  it('accepts a real-looking sender, and an address at a subdomain of it', () => {
+    expect(() => parleyApp({ senderEmail: 'no-reply@mail.examples.com' })).not.toThrow();
   });
 
   it('turns CORS on for the origins in the corsOrigins context (comma-separated)', () => {

@@ -1,0 +1,137 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { addParleyStack, createParleyApp } from '../../infra/parley-app.ts';
+import { CONTEXT_DEFAULTS } from '../../infra/settings.ts';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const SENDER = { senderEmail: 'no-reply@mail.parley.chat' };
+
+/** Reserved concurrency of every function of a template, by description (`Parley <handler>`). */
+function reservations(template: Template): Record<string, number | undefined> {
+  return Object.fromEntries(
+    Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
+      String(fn.Properties.Description).replace('Parley ', ''),
+      fn.Properties.ReservedConcurrentExecutions as number | undefined,
+    ]),
+  );
+}
+
+describe('environments (-c env=NAME)', () => {
+  it('keeps the stack id Parley without an environment, so an existing deployment is updated in place', () => {
+    const { stack } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER } });
+    expect(stack.stackName).toBe('Parley');
+  });
+
+  it('names the stack Parley-NAME for an environment', () => {
+    const { stack } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER, env: 'staging' } });
+    expect(stack.stackName).toBe('Parley-staging');
+    expect(stack.node.path).toBe('Parley-staging');
+  });
+
+  it('refuses an environment name that cannot be part of a stack name', () => {
+    expect(() => createParleyApp({ context: { ...NO_BUNDLING, ...SENDER, env: 'prod env' } })).toThrow(
+      /Context env must start with a letter/,
+    );
+  });
+
+  it('synthesizes staging and production side by side in one app, each with its own resources, nag-clean', () => {
+    const app = new App({ context: { ...NO_BUNDLING, ...SENDER } });
+    const staging = addParleyStack(app, 'staging', { apiGatewayCloudWatchRole: false });
+    const production = addParleyStack(app, 'production');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    const assembly = app.synth();
+    expect(assembly.stacks.map((stack) => stack.stackName).sort()).toEqual([
+      'Parley-production',
+      'Parley-staging',
+    ]);
+    for (const stack of [staging, production]) {
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::DynamoDB::Table', 6);
+      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+      // No physical name is fixed, so nothing collides in one account and region.
+      expect(JSON.stringify(template.findResources('AWS::DynamoDB::Table'))).not.toContain('"TableName"');
+      expect(JSON.stringify(template.findResources('AWS::SES::ConfigurationSet'))).not.toContain('"Name"');
+    }
+    Template.fromStack(staging).resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('throttles, reserved concurrency and log retention from context', () => {
+  it('defaults: WebSocket 1,000/s burst 500, HTTP 50/s burst 25, authorizer 100 and each /auth/* function 25 reserved, logs 90 days', () => {
+    const { stack } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 25 },
+    });
+    const reserved = reservations(template);
+    expect(reserved.authorize).toBe(CONTEXT_DEFAULTS.authorizerConcurrency);
+    for (const [handler, value] of Object.entries(reserved)) {
+      if (handler === 'authorize') continue;
+      expect(value, handler).toBe(
+        handler.startsWith('auth-') ? CONTEXT_DEFAULTS.authRouteConcurrency : undefined,
+      );
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('takes every value from context', () => {
+    const { stack } = createParleyApp({
+      context: {
+        ...NO_BUNDLING,
+        ...SENDER,
+        webSocketThrottleRate: '2000',
+        webSocketThrottleBurst: 1000,
+        httpThrottleRate: '10',
+        httpThrottleBurst: '5',
+        authorizerConcurrency: '40',
+        authRouteConcurrency: 8,
+        logRetentionDays: '365',
+      },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 1000 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 5 },
+    });
+    const reserved = reservations(template);
+    expect(reserved.authorize).toBe(40);
+    expect(reserved['auth-login']).toBe(8);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it.each(['none', '0', 0])(
+    'reserves nothing with %j (for an account whose concurrency quota is still low)',
+    (value) => {
+      const { stack } = createParleyApp({
+        context: { ...NO_BUNDLING, ...SENDER, authorizerConcurrency: value, authRouteConcurrency: value },
+      });
+      const template = Template.fromStack(stack);
+      expect(Object.values(reservations(template)).every((reserved) => reserved === undefined)).toBe(true);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        ReservedConcurrentExecutions: Match.absent(),
+      });
+    },
+  );
+
+  it.each([
+    ['webSocketThrottleRate', '0', /webSocketThrottleRate must be an integer of at least 1/],
+    ['httpThrottleBurst', 'lots', /httpThrottleBurst must be an integer/],
+    ['authorizerConcurrency', '-1', /authorizerConcurrency must be an integer of at least 0, or "none"/],
+    ['logRetentionDays', '31', /logRetentionDays must be one of the values CloudWatch Logs accepts/],
+    ['stageName', 'pr od', /stageName may hold letters, digits/],
+  ])('fails synthesis on a bad %s (%s)', (key, value, message) => {
+    expect(() => createParleyApp({ context: { ...NO_BUNDLING, ...SENDER, [key]: value } })).toThrow(message);
+  });
+});
