@@ -101,6 +101,7 @@ export class MessengerStack extends Stack {
       secret: this.jwtSecret,
       issuer: props.jwtIssuer ?? settings.jwtIssuer,
       audience: props.jwtAudience ?? settings.jwtAudience,
+      generation: settings.jwtSecretGeneration,
     };
     const routesSendingMail = [...webSocketRoutes, ...(props.httpRoutes ?? httpRoutes)].filter(
       (route) => route.permissions.ses === true,

@@ -7,6 +7,8 @@ export interface Settings {
   readonly stageName: string;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
+  /** Set as `JWT_SECRET_GENERATION` on the functions that read the JWT secret; change it after a rotation. */
+  readonly jwtSecretGeneration?: string;
   /** Default route throttling of the WebSocket stage, per route, across all clients. */
   readonly webSocketThrottle: Required<ThrottleSettings>;
   /** Default route throttling of the HTTP API (`/auth/*`) stage, per route, across all clients. */
@@ -65,6 +67,7 @@ export function readSettings(scope: Construct): Settings {
     stageName,
     jwtIssuer: text('jwtIssuer'),
     jwtAudience: text('jwtAudience'),
+    jwtSecretGeneration: optionalText(scope, 'jwtSecretGeneration'),
     webSocketThrottle: {
       rateLimit: count('webSocketThrottleRate', { min: 1 }),
       burstLimit: count('webSocketThrottleBurst', { min: 1 }),
@@ -77,6 +80,14 @@ export function readSettings(scope: Construct): Settings {
     authRouteConcurrency: count('authRouteConcurrency', { min: 0, allowNone: true }),
     logRetention: retention(count('logRetentionDays', { min: 1 })),
   };
+}
+
+/** A non-empty string context value, or undefined. */
+function optionalText(scope: Construct, key: string): string | undefined {
+  const value = scope.node.tryGetContext(key) as unknown;
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
 }
 
 /** A number of days CloudWatch Logs accepts as a retention. */

@@ -48,6 +48,13 @@ export interface JwtSettings {
   readonly secret: ISecret;
   readonly issuer: string;
   readonly audience: string;
+  /**
+   * A label of the secret's current value, set as `JWT_SECRET_GENERATION`: changing it changes the
+   * configuration of every function that reads the secret, so Lambda replaces their containers and
+   * they read the secret again (docs/operations.md, "Rotating the JWT secret").
+   * @default - no such variable
+   */
+  readonly generation?: string;
 }
 
 export interface RouteFunctionProps {
@@ -189,6 +196,7 @@ export class RouteFunction extends Construct {
       environment.JWT_SECRET_ARN = jwt.secret.secretArn;
       environment.JWT_ISSUER = jwt.issuer;
       environment.JWT_AUDIENCE = jwt.audience;
+      if (jwt.generation !== undefined) environment.JWT_SECRET_GENERATION = jwt.generation;
     }
     if (ses !== undefined) {
       environment.SENDER_EMAIL = ses.senderEmail;

@@ -125,6 +125,19 @@ describe('throttles, reserved concurrency and log retention from context', () =>
     },
   );
 
+  it('sets JWT_SECRET_GENERATION on exactly the functions that read the JWT secret, when given', () => {
+    const { stack } = createParleyApp({
+      context: { ...NO_BUNDLING, ...SENDER, jwtSecretGeneration: '2026-11-27' },
+    });
+    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    const variables = functions.map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>);
+    const readers = variables.filter((vars) => vars.JWT_SECRET_ARN !== undefined);
+    expect(readers.length).toBeGreaterThan(0);
+    for (const vars of variables) {
+      expect(vars.JWT_SECRET_GENERATION).toBe(vars.JWT_SECRET_ARN === undefined ? undefined : '2026-11-27');
+    }
+  });
+
   it.each([
     ['webSocketThrottleRate', '0', /webSocketThrottleRate must be an integer of at least 1/],
     ['httpThrottleBurst', 'lots', /httpThrottleBurst must be an integer/],
