@@ -18,7 +18,8 @@ const SENDER = 'no-reply@mail.parley.chat';
 
 /**
  * A route list of the shape the accounts routes will have. The handler files are existing
- * stand-ins: NodejsFunction only checks that the entry exists, and nothing is bundled here.
+ * stand-ins: NodejsFunction only checks that the entry exists, nothing is bundled here, and each
+ * role gets what its stand-in's code calls (register's own handler, so that it sends mail).
  */
 const TEST_ROUTES: readonly HttpRouteDefinition[] = [
   {

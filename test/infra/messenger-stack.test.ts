@@ -29,7 +29,7 @@ import { type TableDefinition, type TableId, tableList, tables } from '../../lam
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 /** A real-looking sender: synth refuses placeholders such as no-reply@example.com. */
 const SENDER_EMAIL = 'no-reply@mail.parley.chat';
-const CDK_JSON_CONTEXT = { senderEmail: SENDER_EMAIL };
+const SENDER_CONTEXT = { senderEmail: SENDER_EMAIL };
 
 interface Statement {
   readonly Effect: string;
@@ -131,7 +131,7 @@ describe('MessengerStack', () => {
   });
 
   beforeAll(() => {
-    ({ app, stack } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } }));
+    ({ app, stack } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER_CONTEXT } }));
     // Template.fromStack synthesizes the app, validation plugins (cdk-nag) included.
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources;
@@ -527,7 +527,7 @@ describe('MessengerStack', () => {
     });
 
     it('fails synthesis when a new error-level finding has no acknowledgement', () => {
-      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } });
+      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER_CONTEXT } });
       const role = new Role(careless, 'CarelessRole', {
         assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       });
@@ -536,7 +536,7 @@ describe('MessengerStack', () => {
     });
 
     it('fails synthesis on an unacknowledged warning-level finding too (a table without point-in-time recovery)', () => {
-      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT } });
+      const { app, stack: careless } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER_CONTEXT } });
       new Table(careless, 'CarelessTable', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
       expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
     });
@@ -546,7 +546,7 @@ describe('MessengerStack', () => {
 describe('MessengerStack configuration from context', () => {
   it('leaves the account-level API Gateway CloudWatch role alone when told to', () => {
     const { stack } = createParleyApp({
-      context: { ...NO_BUNDLING, ...CDK_JSON_CONTEXT, apiGatewayCloudWatchRole: 'false' },
+      context: { ...NO_BUNDLING, ...SENDER_CONTEXT, apiGatewayCloudWatchRole: 'false' },
     });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
@@ -560,7 +560,7 @@ describe('MessengerStack configuration from context', () => {
     const { stack } = createParleyApp({
       context: {
         ...NO_BUNDLING,
-        ...CDK_JSON_CONTEXT,
+        ...SENDER_CONTEXT,
         jwtIssuer: 'acme',
         jwtAudience: 'acme-apps',
         stageName: 'dev',
