@@ -34,7 +34,21 @@ interface Declaration {
  *    `IndexName:`.
  */
 export function sdkCallsOf(entry: string): SdkCalls {
-  const sources = importGraph(resolve(entry));
+  const file = resolve(entry);
+  let calls = callsByEntry.get(file);
+  if (calls === undefined) {
+    calls = scan(file);
+    callsByEntry.set(file, calls);
+  }
+  return calls;
+}
+
+/** The scans of one process (one synth, one test file): the sources do not change meanwhile. */
+const callsByEntry = new Map<string, SdkCalls>();
+const parsedFiles = new Map<string, ts.SourceFile>();
+
+function scan(entry: string): SdkCalls {
+  const sources = importGraph(entry);
   const declarations: Declaration[] = [];
   const moduleScope: ts.Node[] = [];
   for (const source of sources) collectDeclarations(source, declarations, moduleScope);
@@ -90,7 +104,11 @@ function importGraph(entry: string): ts.SourceFile[] {
   const pending = [entry];
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
     if (parsed.has(file)) continue;
-    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    let source = parsedFiles.get(file);
+    if (source === undefined) {
+      source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      parsedFiles.set(file, source);
+    }
     parsed.set(file, source);
     for (const statement of source.statements) {
       const specifier =
