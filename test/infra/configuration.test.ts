@@ -4,9 +4,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { addParleyStack, createParleyApp } from '../../infra/parley-app.ts';
 import { CONTEXT_DEFAULTS } from '../../infra/settings.ts';
+import { NO_BUNDLING, SENDER_EMAIL } from './template-support.ts';
 
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const SENDER = { senderEmail: 'no-reply@mail.parley.chat' };
+const SENDER = { senderEmail: SENDER_EMAIL };
 
 /** Reserved concurrency of every function of a template, by description (`Parley <handler>`). */
 function reservations(template: Template): Record<string, number | undefined> {

@@ -11,17 +11,9 @@ import { Storage } from '../../infra/constructs/storage.ts';
 import type { MessengerStack } from '../../infra/messenger-stack.ts';
 import { createParleyApp } from '../../infra/parley-app.ts';
 import { authorizer, type FunctionDefinition, httpRoutes, webSocketRoutes } from '../../lambdas/routes.ts';
+import { actionsOf, NO_BUNDLING, type Statement } from './template-support.ts';
 
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const HANDLERS = join(import.meta.dirname, '../../lambdas/handlers');
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-const actionsOf = (statement: Statement): string[] =>
-  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
 /**
  * Each function's role against the code it runs: the SDK commands its handler can reach (a static

@@ -11,10 +11,9 @@ import { Storage } from '../../infra/constructs/storage.ts';
 import type { MessengerStack } from '../../infra/messenger-stack.ts';
 import { createParleyApp } from '../../infra/parley-app.ts';
 import { type HttpRouteDefinition, httpRoutes } from '../../lambdas/routes.ts';
+import { actionsOf, NO_BUNDLING, SENDER_EMAIL, type Statement } from './template-support.ts';
 
-/** Skips esbuild: these tests check configuration only (CDK's own context key). */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const SENDER = 'no-reply@mail.parley.chat';
+const SENDER = SENDER_EMAIL;
 
 /**
  * A route list of the shape the accounts routes will have. The handler files are existing
@@ -30,14 +29,6 @@ const TEST_ROUTES: readonly HttpRouteDefinition[] = [
   },
   { method: 'POST', path: '/auth/login', handler: 'get-unread', permissions: { read: ['users'] } },
 ];
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-const actionsOf = (statement: Statement): string[] =>
-  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
 function parleyApp(
   context: Record<string, unknown> = {},

@@ -21,26 +21,9 @@ import {
   webSocketRoutes,
 } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tableList, tables } from '../../lambdas/tables.ts';
+import { actionsOf, NO_BUNDLING, resourcesOf, SENDER_EMAIL, type Statement } from './template-support.ts';
 
-/**
- * Skips esbuild (CDK's own context key): these tests check the template, and bundling is
- * checked once, for one function, in bundling.test.ts.
- */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-/** A real-looking sender: synth refuses placeholders such as no-reply@example.com. */
-const SENDER_EMAIL = 'no-reply@mail.parley.chat';
 const SENDER_CONTEXT = { senderEmail: SENDER_EMAIL };
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-
-const actionsOf = (statement: Statement): string[] =>
-  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-const resourcesOf = (statement: Statement): unknown[] =>
-  Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
 
 describe('MessengerStack', () => {
   let app: App;
