@@ -41,8 +41,9 @@ export type ActionRouteDefinition = Omit<WebSocketRouteDefinition, 'routeKey'>;
 /** The `$connect` REQUEST authorizer; identity source: the `token` query string parameter. */
 export const authorizer: FunctionDefinition = {
   handler: 'authorize',
-  // The connection middlewares' snapshot: the account and presence items, in one BatchGetItem.
-  permissions: { read: ['users', 'presence'], jwtSecret: true },
+  // The connection middlewares' snapshot: the account and presence items, in one BatchGetItem;
+  // at the connection cap, it asks API Gateway about the user's connections and forgets ghosts.
+  permissions: { read: ['users'], write: ['presence'], jwtSecret: true, manageConnections: true },
 };
 
 /** The routes API Gateway itself selects: the connection's life cycle and unknown actions. */

@@ -1,10 +1,11 @@
 /** Pushes events to connections through the API Gateway Management API. */
 import {
   type ApiGatewayManagementApiClient,
+  GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Pusher, PushOutcome } from '../domain/ports.ts';
+import type { ConnectionProbe, Pusher, PushOutcome } from '../domain/ports.ts';
 import type { EventFrame, ServerEvent } from '../protocol.ts';
 import { managementApiClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
@@ -42,9 +43,39 @@ export class ManagementApiPusher implements Pusher {
       return 'sent';
     } catch (error) {
       // 410: the connection is closed (or not open yet); the caller forgets it.
-      if (error instanceof GoneException || (error as Error).name === 'GoneException') return 'gone';
+      if (isGone(error)) return 'gone';
       logger.warn('Push failed', { targetConnectionId: connectionId, error: error as Error });
       return 'failed';
+    }
+  }
+}
+
+function isGone(error: unknown): boolean {
+  return error instanceof GoneException || (error as Error).name === 'GoneException';
+}
+
+/** `GET @connections/{id}`: whether API Gateway still holds a connection. */
+export class ManagementApiConnectionProbe implements ConnectionProbe {
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient = managementApiClient(
+      requireEnv('MANAGEMENT_API_ENDPOINT'),
+    ),
+    private readonly deadlineMs: number = PUSH_DEADLINE_MS,
+  ) {}
+
+  async isGone(connectionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetConnectionCommand({ ConnectionId: connectionId }), {
+        abortSignal: AbortSignal.timeout(this.deadlineMs),
+      });
+      return false;
+    } catch (error) {
+      if (isGone(error)) return true;
+      logger.warn('Could not ask about a connection; it keeps counting', {
+        targetConnectionId: connectionId,
+        error: error as Error,
+      });
+      return false;
     }
   }
 }

@@ -13,7 +13,7 @@
  * middlewares ask (docs/architecture.md, "Cost ceilings": the authorizer makes at most one request). Do not
  * read anything else from a middleware: every connect would pay for it.
  */
-import type { AccountSnapshot, VerifiedToken } from './ports.ts';
+import type { AccountSnapshot, ConnectionRef, VerifiedToken } from './ports.ts';
 import { tokenIsCurrent } from './revocation.ts';
 
 export interface ConnectionContext {
@@ -24,6 +24,12 @@ export interface ConnectionContext {
   readonly now: Date;
   /** The user's account and open connections (memoized: one read per connect). */
   snapshot(): Promise<AccountSnapshot>;
+  /**
+   * Asks API Gateway about each connection and forgets those it says are gone; how many it
+   * forgot. Only for a refusal that ghosts could cause: it costs a Management API call per
+   * connection and a write per ghost.
+   */
+  forgetGone(connections: readonly ConnectionRef[]): Promise<number>;
 }
 
 export type ConnectionMiddleware = (context: ConnectionContext) => boolean | Promise<boolean>;
@@ -46,11 +52,17 @@ export const refuseRevokedTokens: ConnectionMiddleware = async (context) => {
 };
 
 /**
- * Refuses a connection when the user already holds `max` open ones. Connections whose
- * `$disconnect` never came stop counting when their entry expires (docs/architecture.md).
+ * Refuses a connection when the user already holds `max` open ones. Before refusing, it asks
+ * API Gateway about the ones on record: entries whose `$disconnect` never came (it is best
+ * effort, and fails in an outage) are forgotten and stop counting, so ghosts never lock a
+ * user out.
  */
 export function limitConnections(max: number): ConnectionMiddleware {
-  return async (context) => (await context.snapshot()).liveConnections.length < max;
+  return async (context) => {
+    const live = (await context.snapshot()).liveConnections;
+    if (live.length < max) return true;
+    return live.length - (await context.forgetGone(live)) < max;
+  };
 }
 
 /** The middlewares every connection passes, in order. */

@@ -1,7 +1,7 @@
 /** Pushing events to connections (the targets come from the `DeliveryTargets` port). */
 import type { ServerEvent } from '../protocol.ts';
 import { logger } from '../shared/logger.ts';
-import type { ConnectionRef, DeliveryTargets, Pusher, PushOutcome } from './ports.ts';
+import type { ConnectionProbe, ConnectionRef, DeliveryTargets, Pusher, PushOutcome } from './ports.ts';
 
 export interface PushDeps {
   readonly targets: DeliveryTargets;
@@ -40,4 +40,19 @@ export async function pushEvent(
 /** Everyone's connections but the one the caller is on (it gets the reply instead). */
 export function exceptCaller(connections: readonly ConnectionRef[], connectionId: string): ConnectionRef[] {
   return connections.filter((c) => c.connectionId !== connectionId);
+}
+
+/** Asks API Gateway about each connection (in parallel) and forgets those it says are gone; how many. */
+export async function forgetGoneConnections(
+  deps: { readonly probe: ConnectionProbe; readonly targets: Pick<DeliveryTargets, 'forget'> },
+  connections: readonly ConnectionRef[],
+): Promise<number> {
+  const gone = await Promise.all(
+    connections.map(async (connection) => {
+      if (!(await deps.probe.isGone(connection.connectionId))) return false;
+      await deps.targets.forget(connection);
+      return true;
+    }),
+  );
+  return gone.filter(Boolean).length;
 }

@@ -73,6 +73,12 @@ export interface MessageStore {
 
 export type PushOutcome = 'sent' | 'gone' | 'failed';
 
+/** Asks API Gateway whether a connection is still open. */
+export interface ConnectionProbe {
+  /** True only when API Gateway answers that the connection is gone (410); any other answer keeps it. */
+  isGone(connectionId: string): Promise<boolean>;
+}
+
 /** Posts an event to one connection through the Management API; the adapter makes the wire frame. */
 export interface Pusher {
   post(connectionId: string, event: ServerEvent): Promise<PushOutcome>;

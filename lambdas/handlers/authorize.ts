@@ -6,12 +6,16 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DynamoAccountSnapshotReader } from '../adapters/account-snapshot.ts';
+import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
+import { ManagementApiConnectionProbe } from '../adapters/pusher.ts';
 import { JwtTokenService } from '../adapters/token-service.ts';
 import { admitConnection } from '../domain/connection-middlewares.ts';
+import { forgetGoneConnections } from '../domain/delivery.ts';
 import type { AccountSnapshot, VerifiedToken } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 
 const accounts = new DynamoAccountSnapshotReader();
+const ghosts = { probe: new ManagementApiConnectionProbe(), targets: new DynamoDeliveryTargets() };
 // The signing key is fetched once, during the init phase (adapters/token-service.ts).
 const tokens = new JwtTokenService();
 
@@ -49,6 +53,7 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
       snapshot ??= accounts.snapshot(verified.userId, now);
       return snapshot;
     },
+    forgetGone: (connections) => forgetGoneConnections(ghosts, connections),
   });
   if (!admitted) {
     logger.info('Connection refused by a middleware', { userId: verified.userId });

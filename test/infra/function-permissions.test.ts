@@ -92,9 +92,13 @@ describe('function roles against the SDK calls of their code', () => {
   });
 
   it('matches what the code visibly does, route by route', () => {
-    // The authorizer reads the account and presence items in one BatchGetItem, and the secret.
+    // The authorizer reads the account and presence items in one BatchGetItem, and the secret;
+    // at the connection cap it asks API Gateway about the user's connections (GetConnection)
+    // and forgets the gone ones (UpdateItem on the presence item).
     expect(grantedActions(byHandler('authorize').roleId)).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+      'execute-api:ManageConnections',
       'secretsmanager:GetSecretValue',
     ]);
     // getHistory queries the messages table itself, never the unread index.

@@ -244,3 +244,19 @@ describe('bad input', () => {
     await mallory.close();
   });
 });
+
+describe('the connection cap', () => {
+  it('forgets ghost connections (their $disconnect never came) instead of refusing the user', async () => {
+    const [gus] = (await h.users('gus')) as [string];
+    const { DynamoPresenceStore } = await import('../../lambdas/adapters/presence-store.ts');
+    const presence = new DynamoPresenceStore();
+    const now = new Date();
+    const later = new Date(now.getTime() + 60 * 60 * 1000);
+    // Ten entries API Gateway knows nothing of, as an outage that swallowed their $disconnect leaves.
+    for (let i = 0; i < 10; i += 1) await presence.addConnection(gus, `ghost${i}AAAAAAAAA=`, now, later);
+    const device = await h.connect(gus);
+    await device.request('ping', {});
+    const [item] = await h.itemsOf('presence', [gus]);
+    expect(Object.keys((item?.connections ?? {}) as object)).toEqual(h.connectionsOf(gus));
+  });
+});

@@ -8,6 +8,7 @@ const env = vi.hoisted(() => {
   const values = {
     USERS_TABLE: 'users-t',
     PRESENCE_TABLE: 'presence-t',
+    MANAGEMENT_API_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
     JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:jwt',
     JWT_ISSUER: 'parley',
     JWT_AUDIENCE: 'parley-clients',
@@ -190,6 +191,7 @@ describe('connection middlewares', () => {
     headers: {},
     now: new Date(),
     snapshot: async () => ({ account: { pk: 'alice', ...confirmed }, liveConnections: [] }),
+    forgetGone: async () => 0,
     ...overrides,
   });
 

@@ -13,9 +13,13 @@ import type { AccountSnapshot, ConnectionRef } from '../../lambdas/domain/ports.
 
 const confirmed = { pk: 'alice', emailConfirmedAt: '2026-11-22T10:00:00.000Z' };
 
-/** A hand-made context: the account and connections a middleware would see, and how often it read them. */
-function context(snapshot: AccountSnapshot, issuedAt = 1_800_000_000) {
+/**
+ * A hand-made context: the account and connections a middleware would see, how often it read
+ * them, and which connections it asked API Gateway about (those in `ghosts` are gone).
+ */
+function context(snapshot: AccountSnapshot, issuedAt = 1_800_000_000, ghosts: readonly string[] = []) {
   let reads = 0;
+  const asked: string[] = [];
   const ctx: ConnectionContext = {
     userId: 'alice',
     token: { userId: 'alice', issuedAt, expiresAt: issuedAt + 3600 },
@@ -25,8 +29,12 @@ function context(snapshot: AccountSnapshot, issuedAt = 1_800_000_000) {
       reads += 1;
       return snapshot;
     },
+    forgetGone: async (connections) => {
+      asked.push(...connections.map((c) => c.connectionId));
+      return connections.filter((c) => ghosts.includes(c.connectionId)).length;
+    },
   };
-  return { ctx, reads: () => reads };
+  return { ctx, reads: () => reads, asked };
 }
 
 const connections = (n: number): ConnectionRef[] =>
@@ -75,6 +83,17 @@ describe('limitConnections', () => {
     expect(
       await limitConnections(1)(context({ account: confirmed, liveConnections: connections(1) }).ctx),
     ).toBe(false);
+  });
+  it('asks API Gateway about the connections only at the cap, and admits when ghosts free a place', async () => {
+    const limit = limitConnections(MAX_CONNECTIONS_PER_USER);
+    const below = context({ account: confirmed, liveConnections: connections(9) });
+    expect(await limit(below.ctx)).toBe(true);
+    expect(below.asked).toEqual([]);
+    const withGhost = context({ account: confirmed, liveConnections: connections(10) }, undefined, ['c3']);
+    expect(await limit(withGhost.ctx)).toBe(true);
+    expect(withGhost.asked).toHaveLength(10);
+    const allLive = context({ account: confirmed, liveConnections: connections(10) });
+    expect(await limit(allLive.ctx)).toBe(false);
   });
 });
 
