@@ -33,6 +33,9 @@ export interface PresenceItem {
   randomConnectionId?: string;
 }
 
+/** The parts of an update of one presence item other than its table and key. */
+type UpdateExpression = Omit<NonNullable<TransactItem['Update']>, 'TableName' | 'Key'>;
+
 /** The string-set copies of relations. */
 export type RelationCopy = 'follows' | 'blocks' | 'blockedBy';
 
@@ -102,15 +105,11 @@ export class PresenceItems {
 
   /** Creates the item of a newly confirmed account (no-op if it exists). */
   create(userId: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'SET #connections = if_not_exists(#connections, :none)',
-        ExpressionAttributeNames: { '#connections': 'connections' },
-        ExpressionAttributeValues: { ':none': {} },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'SET #connections = if_not_exists(#connections, :none)',
+      ExpressionAttributeNames: { '#connections': 'connections' },
+      ExpressionAttributeValues: { ':none': {} },
+    });
   }
 
   /** Fails the transaction unless `userId` is a confirmed account. */
@@ -122,105 +121,82 @@ export class PresenceItems {
 
   /** Adds `otherId` to the user's `follows`, unless that passes `max` (already there is fine). */
   addFollow(userId: string, otherId: string, max: number): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'ADD #follows :other',
-        ConditionExpression:
-          'attribute_not_exists(#follows) OR size(#follows) < :max OR contains(#follows, :id)',
-        ExpressionAttributeNames: { '#follows': 'follows' },
-        ExpressionAttributeValues: { ':other': new Set([otherId]), ':id': otherId, ':max': max },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'ADD #follows :other',
+      ConditionExpression:
+        'attribute_not_exists(#follows) OR size(#follows) < :max OR contains(#follows, :id)',
+      ExpressionAttributeNames: { '#follows': 'follows' },
+      ExpressionAttributeValues: { ':other': new Set([otherId]), ':id': otherId, ':max': max },
+    });
   }
 
   /** The blocker's side of a block: `blocks` gains `otherId` (under `max`), `follows` loses it. */
   addBlock(userId: string, otherId: string, max: number): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'ADD #blocks :other DELETE #follows :other',
-        ConditionExpression: 'attribute_not_exists(#blocks) OR size(#blocks) < :max',
-        ExpressionAttributeNames: { '#blocks': 'blocks', '#follows': 'follows' },
-        ExpressionAttributeValues: { ':other': new Set([otherId]), ':max': max },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'ADD #blocks :other DELETE #follows :other',
+      ConditionExpression: 'attribute_not_exists(#blocks) OR size(#blocks) < :max',
+      ExpressionAttributeNames: { '#blocks': 'blocks', '#follows': 'follows' },
+      ExpressionAttributeValues: { ':other': new Set([otherId]), ':max': max },
+    });
   }
 
   /** The blocked user's side: `blockedBy` gains the blocker, `follows` loses them; only for an account. */
   addBlockedBy(userId: string, blockerId: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'ADD #blockedBy :user DELETE #follows :user',
-        ConditionExpression: ACCOUNT_EXISTS,
-        ExpressionAttributeNames: { '#blockedBy': 'blockedBy', '#follows': 'follows' },
-        ExpressionAttributeValues: { ':user': new Set([blockerId]) },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'ADD #blockedBy :user DELETE #follows :user',
+      ConditionExpression: ACCOUNT_EXISTS,
+      ExpressionAttributeNames: { '#blockedBy': 'blockedBy', '#follows': 'follows' },
+      ExpressionAttributeValues: { ':user': new Set([blockerId]) },
+    });
   }
 
   removeFromCopy(userId: string, copy: RelationCopy, member: string, condition?: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'DELETE #set :member',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { '#set': copy },
-        ExpressionAttributeValues: { ':member': new Set([member]) },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'DELETE #set :member',
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { '#set': copy },
+      ExpressionAttributeValues: { ':member': new Set([member]) },
+    });
   }
 
   setLastSeenVisibleTo(userId: string, visibleTo: LastSeenVisibility): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'SET #visibleTo = :visibleTo',
-        ExpressionAttributeNames: { '#visibleTo': 'lastSeenVisibleTo' },
-        ExpressionAttributeValues: { ':visibleTo': visibleTo },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'SET #visibleTo = :visibleTo',
+      ExpressionAttributeNames: { '#visibleTo': 'lastSeenVisibleTo' },
+      ExpressionAttributeValues: { ':visibleTo': visibleTo },
+    });
   }
 
   /** Marks `connectionId` as holding the user's random chat; with a partner, only if no block stands between them. */
   flagRandomChat(userId: string, connectionId: string, partnerId?: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'SET #random = :connection',
-        ...(partnerId === undefined
-          ? {
-              ExpressionAttributeNames: { '#random': 'randomConnectionId' },
-              ExpressionAttributeValues: { ':connection': connectionId },
-            }
-          : {
-              ConditionExpression: 'NOT contains(#blocks, :partner) AND NOT contains(#blockedBy, :partner)',
-              ExpressionAttributeNames: {
-                '#random': 'randomConnectionId',
-                '#blocks': 'blocks',
-                '#blockedBy': 'blockedBy',
-              },
-              ExpressionAttributeValues: { ':connection': connectionId, ':partner': partnerId },
-            }),
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'SET #random = :connection',
+      ...(partnerId === undefined
+        ? {
+            ExpressionAttributeNames: { '#random': 'randomConnectionId' },
+            ExpressionAttributeValues: { ':connection': connectionId },
+          }
+        : {
+            ConditionExpression: 'NOT contains(#blocks, :partner) AND NOT contains(#blockedBy, :partner)',
+            ExpressionAttributeNames: {
+              '#random': 'randomConnectionId',
+              '#blocks': 'blocks',
+              '#blockedBy': 'blockedBy',
+            },
+            ExpressionAttributeValues: { ':connection': connectionId, ':partner': partnerId },
+          }),
+    });
   }
 
   unflagRandomChat(userId: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.table,
-        Key: { userId },
-        UpdateExpression: 'REMOVE #random',
-        ExpressionAttributeNames: { '#random': 'randomConnectionId' },
-      },
-    };
+    return this.update(userId, {
+      UpdateExpression: 'REMOVE #random',
+      ExpressionAttributeNames: { '#random': 'randomConnectionId' },
+    });
+  }
+
+  /** An update of the user's item, as a transaction fragment. */
+  private update(userId: string, expression: UpdateExpression): TransactItem {
+    return { Update: { TableName: this.table, Key: { userId }, ...expression } };
   }
 }

@@ -37,8 +37,11 @@ export async function pushEvent(
   return counts;
 }
 
-/** Everyone's connections but the one the caller is on (it gets the reply instead). */
-export function exceptCaller(connections: readonly ConnectionRef[], connectionId: string): ConnectionRef[] {
+/** Everyone's connections but the one the caller is on (it gets the reply, or is closing); all when none. */
+export function exceptCaller(
+  connections: readonly ConnectionRef[],
+  connectionId: string | undefined,
+): ConnectionRef[] {
   return connections.filter((c) => c.connectionId !== connectionId);
 }
 

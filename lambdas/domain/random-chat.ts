@@ -16,7 +16,7 @@
 import type { ClientToServer, ServerReplies } from '../protocol.ts';
 import { ConflictError, RateLimitedError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
-import { type PushDeps, pushEvent } from './delivery.ts';
+import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
 import { CONNECTION_LIFETIME_MS, CONNECTION_SLACK_MS } from './presence.ts';
 
 /** A user's random chat, joined (or matched) on `connectionId`. */
@@ -185,9 +185,7 @@ async function notify(
   now: Date,
   skipConnectionId?: string,
 ) {
-  const connections = (await deps.targets.of([userId, partnerId], now)).filter(
-    (c) => c.connectionId !== skipConnectionId,
-  );
+  const connections = exceptCaller(await deps.targets.of([userId, partnerId], now), skipConnectionId);
   await Promise.all([
     pushEvent(
       deps,

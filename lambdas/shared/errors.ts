@@ -1,4 +1,6 @@
 /** Error codes of the wire protocol (docs/protocol.md, "Error codes"). */
+import { type LogAttributes, logger } from './logger.ts';
+
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
@@ -202,4 +204,16 @@ export function toHttpError(error: unknown): HttpError {
   return retryAfterMs === undefined
     ? { statusCode, error: body }
     : { statusCode, error: body, retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
+}
+
+/**
+ * Logs a failed request as its answer deserves: our own bug (`INTERNAL`) as an error with the
+ * details the caller never sees, a dependency fault as a warning, a refusal as information.
+ * `subject` names the kind of route (`Route`, `HTTP route`).
+ */
+export function logFailure(subject: string, where: LogAttributes, error: unknown, body: ErrorBody): void {
+  if (body.code === 'INTERNAL') logger.error(`${subject} failed`, { ...where, error: error as Error });
+  else if (!(error instanceof ParleyError)) {
+    logger.warn(`${subject} failed on a dependency`, { ...where, code: body.code, error: error as Error });
+  } else logger.info(`${subject} refused`, { ...where, code: body.code, reason: body.message });
 }

@@ -16,7 +16,7 @@ import {
 import { describeIssues } from '../schema-support.ts';
 import {
   BadRequestError,
-  ParleyError,
+  logFailure,
   PayloadTooLargeError,
   toHttpError,
   UnauthorizedError,
@@ -115,10 +115,7 @@ export function httpErrorResult(
   options: HttpRouteOptions & { bearer?: boolean } = {},
 ): HttpResult {
   const { statusCode, error: body, retryAfterSeconds } = toHttpError(error);
-  if (body.code === 'INTERNAL') logger.error('HTTP route failed', { endpoint, error: error as Error });
-  else if (!(error instanceof ParleyError)) {
-    logger.warn('HTTP route failed on a dependency', { endpoint, code: body.code, error: error as Error });
-  } else logger.info('HTTP route refused', { endpoint, code: body.code, reason: body.message });
+  logFailure('HTTP route', { endpoint }, error, body);
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
   if (statusCode === 401 && options.bearer === true) headers['www-authenticate'] = 'Bearer realm="parley"';

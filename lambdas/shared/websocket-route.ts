@@ -15,7 +15,7 @@ import {
   type ServerReplies,
 } from '../protocol.ts';
 import { describeIssues } from '../schema-support.ts';
-import { BadRequestError, type ErrorBody, ParleyError, toErrorBody, UnauthorizedError } from './errors.ts';
+import { BadRequestError, type ErrorBody, logFailure, toErrorBody, UnauthorizedError } from './errors.ts';
 import { logger } from './logger.ts';
 
 /** The parts of an API Gateway WebSocket event that Parley reads. */
@@ -122,10 +122,7 @@ export function failureReply(
   error: unknown,
 ): RouteResult {
   const body = toErrorBody(error);
-  if (body.code === 'INTERNAL') logger.error('Route failed', { action, error: error as Error });
-  else if (!(error instanceof ParleyError)) {
-    logger.warn('Route failed on a dependency', { action, code: body.code, error: error as Error });
-  } else logger.info('Route refused', { action, code: body.code, reason: body.message });
+  logFailure('Route', { action }, error, body);
   return errorReply(action, clientRequestId, body);
 }
 

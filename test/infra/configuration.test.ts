@@ -9,6 +9,23 @@ import { NO_BUNDLING, SENDER_EMAIL } from './template-support.ts';
 const SENDER = { senderEmail: SENDER_EMAIL };
 
 /** Reserved concurrency of every function of a template, by description (`Parley <handler>`). */
+/** The default route throttles of the WebSocket stage (`prod`) and of the HTTP API's `$default` stage. */
+function expectThrottles(
+  template: Template,
+  webSocket: { rate: number; burst: number },
+  http: { rate: number; burst: number },
+): void {
+  for (const [StageName, { rate, burst }] of [
+    ['prod', webSocket],
+    ['$default', http],
+  ] as const) {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName,
+      DefaultRouteSettings: { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst },
+    });
+  }
+}
+
 function reservations(template: Template): Record<string, number | undefined> {
   return Object.fromEntries(
     Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
@@ -63,14 +80,7 @@ describe('throttles, reserved concurrency and log retention from context', () =>
   it('defaults: WebSocket 1,000/s burst 500, HTTP 50/s burst 25, authorizer 100 and each /auth/* function 25 reserved, logs 90 days', () => {
     const { stack } = createParleyApp({ context: { ...NO_BUNDLING, ...SENDER } });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: 'prod',
-      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
-    });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 25 },
-    });
+    expectThrottles(template, { rate: 1000, burst: 500 }, { rate: 50, burst: 25 });
     const reserved = reservations(template);
     expect(reserved.authorize).toBe(CONTEXT_DEFAULTS.authorizerConcurrency);
     for (const [handler, value] of Object.entries(reserved)) {
@@ -97,14 +107,7 @@ describe('throttles, reserved concurrency and log retention from context', () =>
       },
     });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: 'prod',
-      DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 1000 },
-    });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 5 },
-    });
+    expectThrottles(template, { rate: 2000, burst: 1000 }, { rate: 10, burst: 5 });
     const reserved = reservations(template);
     expect(reserved.authorize).toBe(40);
     expect(reserved['auth-login']).toBe(8);
