@@ -21,7 +21,7 @@ import type {
   ServerEventName,
   ServerEvents,
   ServerReplies,
-} from '../lambdas/protocol.ts';
+} from '../protocol/index.ts';
 
 export type {
   ClientAction,

@@ -1,10 +1,10 @@
 /**
  * THE route table. Every WebSocket route, the authorizer, and what each may touch.
  * The CDK stack builds one function, one route and least-privilege grants per entry; the
- * local gateway dispatches from the same list. Adding an action is its schema in protocol.ts,
+ * local gateway dispatches from the same list. Adding an action is its schema in protocol/index.ts,
  * one entry in `actionRoutes` and one handler file in lambdas/handlers/ (README, "Adding a route").
  */
-import { type ClientAction, ONE_WAY_ACTIONS } from './protocol.ts';
+import { type ClientAction, ONE_WAY_ACTIONS } from '../protocol/index.ts';
 import type { TableId } from './tables.ts';
 
 export interface Permissions {
@@ -60,7 +60,7 @@ const lifecycleRoutes: readonly WebSocketRouteDefinition[] = [
 
 /**
  * One route per action of the protocol, keyed by the action: the compiler refuses an action
- * of `clientSchemas` (protocol.ts) without a route here, and a route without a schema.
+ * of `clientSchemas` (protocol/index.ts) without a route here, and a route without a schema.
  */
 export const actionRoutes = {
   sendMessage: {

@@ -1,5 +1,5 @@
 /** `npm run token -- <userId>`: prints an access token that the local stack accepts. */
-import { USER_ID_PATTERN } from '../../lambdas/limits.ts';
+import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import { signLocalToken } from './tokens.ts';
 
 const userId = process.argv[2];

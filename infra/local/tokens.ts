@@ -1,6 +1,6 @@
 /** Access tokens that the local stack accepts: signed with the local secret, issuer and audience. */
 import { hmacKey, signAccessToken, TOKEN_LIFETIME_SECONDS } from '../../lambdas/adapters/jwt.ts';
-import { USER_ID_PATTERN } from '../../lambdas/limits.ts';
+import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import { LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET } from './config.ts';
 
 export interface LocalTokenOptions {

@@ -5,8 +5,8 @@
  */
 import type { webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import type { VerifiedToken } from '../domain/ports.ts';
-import { USER_ID_PATTERN } from '../limits.ts';
 import { UnauthorizedError } from '../shared/errors.ts';
 
 export const JWT_ALGORITHM = 'HS256';

@@ -10,9 +10,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Message, Page } from '../../protocol/index.ts';
 import { clientMessageKey, DEDUPE_WINDOW_SECONDS } from '../domain/conversations.ts';
 import type { MessageKey, MessageStore, SaveResult } from '../domain/ports.ts';
-import type { Message, Page } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';

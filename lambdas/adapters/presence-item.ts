@@ -4,9 +4,10 @@
  * it; every adapter that touches the presence table goes through it. What each attribute is
  * for, and which write keeps each copy in step: docs/data-model.md ("presence").
  */
+
+import type { LastSeenVisibility } from '../../protocol/index.ts';
 import type { ConnectionRef } from '../domain/ports.ts';
 import type { PresenceFacts } from '../domain/profiles.ts';
-import type { LastSeenVisibility } from '../protocol.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
 import { epochSeconds, type TransactItem } from './dynamo.ts';

@@ -9,13 +9,13 @@
  *   may see them (`lastSeenVisibleTo`, `follows`, `blocks`, `blockedBy`).
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { LastSeenVisibility } from '../../protocol/index.ts';
 import type {
   ProfileRecord,
   ProfileStore,
   ProfileWithFacts,
   SaveProfileOutcome,
 } from '../domain/profiles.ts';
-import type { LastSeenVisibility } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';

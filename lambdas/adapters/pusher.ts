@@ -5,8 +5,8 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { EventFrame, ServerEvent } from '../../protocol/index.ts';
 import type { ConnectionProbe, Pusher, PushOutcome } from '../domain/ports.ts';
-import type { EventFrame, ServerEvent } from '../protocol.ts';
 import { managementApiClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';

@@ -10,8 +10,8 @@
  * and the relations that decide whether the viewer may see it.
  */
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { StoryInfo } from '../../protocol/index.ts';
 import type { OwnerStories, StoryFeed, StoryPhotoView, StoryStore, StorySummary } from '../domain/stories.ts';
-import type { StoryInfo } from '../protocol.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';

@@ -15,9 +15,9 @@
  * after 24 hours the address and username are free again.
  */
 import { ulid } from 'ulid';
-import type { AccountView, HttpReplies, HttpRequests } from '../http-protocol.ts';
-import { httpSchemas } from '../http-protocol.ts';
-import { USER_ID_PATTERN } from '../limits.ts';
+import type { AccountView, HttpReplies, HttpRequests } from '../../protocol/http.ts';
+import { httpSchemas } from '../../protocol/http.ts';
+import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import { BadRequestError, ConflictError, RateLimitedError, UnauthorizedError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { codeMail, signUpAttemptMail } from './account-mails.ts';

@@ -1,6 +1,7 @@
 /** Message content rules (docs/protocol.md, "Messages"). */
-import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../limits.ts';
-import type { MessageContentValue } from '../protocol.ts';
+
+import type { MessageContentValue } from '../../protocol/index.ts';
+import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../../protocol/limits.ts';
 import { BadRequestError, PayloadTooLargeError } from '../shared/errors.ts';
 
 const DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,([A-Za-z0-9+/]+={0,2})$/;

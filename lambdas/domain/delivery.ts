@@ -1,5 +1,5 @@
 /** Pushing events to connections (the targets come from the `DeliveryTargets` port). */
-import type { ServerEvent } from '../protocol.ts';
+import type { ServerEvent } from '../../protocol/index.ts';
 import { logger } from '../shared/logger.ts';
 import type { ConnectionProbe, ConnectionRef, DeliveryTargets, Pusher, PushOutcome } from './ports.ts';
 

@@ -1,6 +1,7 @@
 /** Messages: send, unread backlog, read receipts, history (conversations: domain/conversations.ts). */
-import { MAX_PAGE_SIZE } from '../limits.ts';
-import type { ClientToServer, Message, Page, ServerReplies } from '../protocol.ts';
+
+import type { ClientToServer, Message, Page, ServerReplies } from '../../protocol/index.ts';
+import { MAX_PAGE_SIZE } from '../../protocol/limits.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkContent } from './content.ts';

@@ -2,7 +2,7 @@
  * The ports the use cases need. Adapters in lambdas/adapters/ implement them over DynamoDB
  * and the Management API; unit tests implement them with in-memory fakes.
  */
-import type { Message, Page, ServerEvent } from '../protocol.ts';
+import type { Message, Page, ServerEvent } from '../../protocol/index.ts';
 
 /** Where a message is stored. */
 export interface MessageKey {

@@ -14,7 +14,7 @@ import type {
   LastSeenVisibility,
   Profile,
   ServerReplies,
-} from '../protocol.ts';
+} from '../../protocol/index.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';

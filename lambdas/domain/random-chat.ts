@@ -13,7 +13,7 @@
  * A session lasts as long as its connection could (API Gateway's 2 h + slack): a session past
  * `expiresAt` is over even if its `$disconnect` never came, and a stale waiter is replaced.
  */
-import type { ClientToServer, ServerReplies } from '../protocol.ts';
+import type { ClientToServer, ServerReplies } from '../../protocol/index.ts';
 import { ConflictError, RateLimitedError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';

@@ -8,8 +8,9 @@
  * - Both are capped (`MAX_FOLLOWING`, `MAX_BLOCKS`), because copies of them live on the
  *   user's presence item, which `getLastSeen` reads for 100 users at once.
  */
-import { MAX_FOLLOWING_PAGE_SIZE } from '../limits.ts';
-import type { ClientToServer, FollowedUser, ServerReplies } from '../protocol.ts';
+
+import type { ClientToServer, FollowedUser, ServerReplies } from '../../protocol/index.ts';
+import { MAX_FOLLOWING_PAGE_SIZE } from '../../protocol/limits.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 

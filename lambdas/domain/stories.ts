@@ -10,7 +10,7 @@
  * lists them all and must stay small.
  */
 import { monotonicFactory } from 'ulid';
-import type { ClientToServer, ServerReplies, StoryGroup, StoryInfo } from '../protocol.ts';
+import type { ClientToServer, ServerReplies, StoryGroup, StoryInfo } from '../../protocol/index.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';

@@ -1,5 +1,5 @@
 /** Typing indicators: pushed, never stored (0 writes). */
-import type { ClientToServer, ServerReplies } from '../protocol.ts';
+import type { ClientToServer, ServerReplies } from '../../protocol/index.ts';
 import type { ConnectedUser } from './caller.ts';
 import { directConversation } from './conversations.ts';
 import { type PushDeps, pushEvent } from './delivery.ts';

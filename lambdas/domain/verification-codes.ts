@@ -5,7 +5,7 @@
  * and takes at most 5 tries (right or wrong); the 5th wrong try burns it.
  */
 import { createHmac, hkdfSync, randomInt, timingSafeEqual } from 'node:crypto';
-import { CODE_DIGITS } from '../limits.ts';
+import { CODE_DIGITS } from '../../protocol/limits.ts';
 
 export const CODE_LIFETIME_SECONDS = 10 * 60;
 export const MAX_CODE_ATTEMPTS = 5;

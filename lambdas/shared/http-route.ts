@@ -12,8 +12,8 @@ import {
   type HttpRequests,
   httpSchemas,
   httpSuccessStatus,
-} from '../http-protocol.ts';
-import { describeIssues } from '../schema-support.ts';
+} from '../../protocol/http.ts';
+import { describeIssues } from '../../protocol/schema-support.ts';
 import {
   BadRequestError,
   logFailure,

@@ -1,6 +1,6 @@
 /**
  * The one wrapper of every WebSocket action handler: parse the frame's envelope, validate
- * `data` with the action's schema (protocol.ts), call one use case with the caller, and map
+ * `data` with the action's schema (protocol/index.ts), call one use case with the caller, and map
  * the result or the typed error to a reply frame, which API Gateway returns to the caller as
  * the route response. Handlers never throw to API Gateway (it would answer "Internal server
  * error"). Every log line of an invocation carries its ids (`withInvocationKeys`).
@@ -13,8 +13,8 @@ import {
   clientSchemas,
   type ReplyFrame,
   type ServerReplies,
-} from '../protocol.ts';
-import { describeIssues } from '../schema-support.ts';
+} from '../../protocol/index.ts';
+import { describeIssues } from '../../protocol/schema-support.ts';
 import { BadRequestError, type ErrorBody, logFailure, toErrorBody, UnauthorizedError } from './errors.ts';
 import { logger } from './logger.ts';
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { directConversation, newMessageId } from '../../lambdas/domain/conversations.ts';
 import type { MessageStore } from '../../lambdas/domain/ports.ts';
-import type { Message } from '../../lambdas/protocol.ts';
+import type { Message } from '../../protocol/index.ts';
 
 const t0 = new Date('2026-11-22T10:00:00Z');
 

@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Message } from '../../lambdas/protocol.ts';
+import type { Message } from '../../protocol/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;

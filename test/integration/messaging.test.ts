@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClient, ParleyConnectError, ParleyRequestError } from '../../client/index.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
-import type { Message } from '../../lambdas/protocol.ts';
+import type { Message } from '../../protocol/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;

@@ -1,6 +1,6 @@
 /** Typing indicators end to end: a one-way route over real sockets, pushed and never stored. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ReplyFrame } from '../../lambdas/protocol.ts';
+import type { ReplyFrame } from '../../protocol/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;

@@ -13,8 +13,8 @@ import {
 } from '../../lambdas/domain/accounts.ts';
 import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import { CODE_LIFETIME_SECONDS, MAX_CODE_ATTEMPTS } from '../../lambdas/domain/verification-codes.ts';
-import { httpSchemas } from '../../lambdas/http-protocol.ts';
-import { USER_ID_PATTERN } from '../../lambdas/limits.ts';
+import { httpSchemas } from '../../protocol/http.ts';
+import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import { FakeAccountStore, FakeMailer, TestTokens } from './account-fakes.ts';
 
 const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };

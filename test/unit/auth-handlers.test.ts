@@ -31,9 +31,9 @@ const env = vi.hoisted(() => {
 const secret = 'a-test-secret-that-is-long-enough-for-hs256!';
 mockClient(SecretsManagerClient).on(GetSecretValueCommand).resolves({ SecretString: secret });
 
-import type { HttpEndpoint } from '../../lambdas/http-protocol.ts';
-import { httpSchemas } from '../../lambdas/http-protocol.ts';
 import type { HttpEvent, HttpHandler } from '../../lambdas/shared/http-route.ts';
+import type { HttpEndpoint } from '../../protocol/http.ts';
+import { httpSchemas } from '../../protocol/http.ts';
 
 const { signAccessToken, verifyAccessToken } = await import('../../lambdas/adapters/jwt.ts');
 const { deriveKeys } = await import('../../lambdas/adapters/token-service.ts');

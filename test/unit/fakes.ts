@@ -11,7 +11,7 @@ import type {
   PushOutcome,
   SaveResult,
 } from '../../lambdas/domain/ports.ts';
-import type { Message, Page, ServerEvent } from '../../lambdas/protocol.ts';
+import type { Message, Page, ServerEvent } from '../../protocol/index.ts';
 
 export class FakePresence implements PresenceStore {
   readonly connections = new Map<string, { userId: string; expiresAt: Date }>();

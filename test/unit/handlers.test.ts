@@ -32,11 +32,11 @@ import { handler as defaultHandler } from '../../lambdas/handlers/default.ts';
 import { handler as getUnread } from '../../lambdas/handlers/get-unread.ts';
 import { handler as ping } from '../../lambdas/handlers/ping.ts';
 import { handler as sendMessage } from '../../lambdas/handlers/send-message.ts';
-import { clientSchemas, ONE_WAY_ACTIONS } from '../../lambdas/protocol.ts';
 import { webSocketRoutes } from '../../lambdas/routes.ts';
-import { describeIssues } from '../../lambdas/schema-support.ts';
 import { THROTTLED_MESSAGE, UNAVAILABLE_MESSAGE } from '../../lambdas/shared/errors.ts';
 import type { WebSocketEvent } from '../../lambdas/shared/websocket-route.ts';
+import { clientSchemas, ONE_WAY_ACTIONS } from '../../protocol/index.ts';
+import { describeIssues } from '../../protocol/schema-support.ts';
 
 const farFuture = Math.floor(Date.now() / 1000) + 3600;
 
@@ -250,7 +250,7 @@ describe('$default handler', () => {
     ]);
   });
 
-  // The envelope's schema is clientFrameSchema (protocol.ts).
+  // The envelope's schema is clientFrameSchema (protocol/index.ts).
   it.each([
     ['[1,2]', 'frame: Invalid input: expected object, received array'],
     ['null', 'frame: Invalid input: expected object, received null'],

@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoMessageStore } from '../../lambdas/adapters/message-store.ts';
-import type { Message } from '../../lambdas/protocol.ts';
+import type { Message } from '../../protocol/index.ts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const store = new DynamoMessageStore(

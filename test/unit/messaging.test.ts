@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { directConversation, newMessageId, senderOf } from '../../lambdas/domain/conversations.ts';
 import { getHistory, getUnread, markRead, sendMessage } from '../../lambdas/domain/messaging.ts';
 import { openConnection } from '../../lambdas/domain/presence.ts';
-import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../lambdas/protocol.ts';
+import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../protocol/index.ts';
 import { FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from './fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');

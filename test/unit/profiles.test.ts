@@ -8,7 +8,7 @@ import {
   type PresenceFacts,
   updateProfile,
 } from '../../lambdas/domain/profiles.ts';
-import { clientSchemas, MAX_IMAGE_BYTES } from '../../lambdas/protocol.ts';
+import { clientSchemas, MAX_IMAGE_BYTES } from '../../protocol/index.ts';
 import { callerAs } from './fakes.ts';
 import { FakeProfiles } from './social-fakes.ts';
 

@@ -28,7 +28,7 @@ import type {
   StoryStore,
   StorySummary,
 } from '../../lambdas/domain/stories.ts';
-import type { LastSeenVisibility, StoryInfo } from '../../lambdas/protocol.ts';
+import type { LastSeenVisibility, StoryInfo } from '../../protocol/index.ts';
 
 /** Who follows and blocks whom, shared by the fakes below. */
 export class FakeGraph {

@@ -8,7 +8,7 @@ import {
   STORY_FEED_BUDGET_BYTES,
   STORY_LIFETIME_MS,
 } from '../../lambdas/domain/stories.ts';
-import { MAX_IMAGE_BYTES, STORY_ID_PATTERN } from '../../lambdas/protocol.ts';
+import { MAX_IMAGE_BYTES, STORY_ID_PATTERN } from '../../protocol/index.ts';
 import { callerAs } from './fakes.ts';
 import { FakeStories } from './social-fakes.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The account fields that both APIs accept: names and usernames, in a sign-up
- * (http-protocol.ts) and in `updateProfile` (protocol.ts). Counted in characters (code points).
+ * (http.ts) and in `updateProfile` (index.ts). Counted in characters (code points).
  * Each schema is a factory: a function builds only the ones its own action uses.
  */
 import * as z from 'zod/mini';

@@ -1,8 +1,8 @@
 /**
  * The HTTP API (`/auth/*`, docs/protocol.md, "Accounts: the HTTP API"): one zod schema per endpoint, the success
- * status and the answer bodies. Apart from the WebSocket protocol (protocol.ts), so that the
+ * status and the answer bodies. Apart from the WebSocket protocol (index.ts), so that the
  * WebSocket functions do not build these schemas, nor the HTTP functions theirs; zod/mini and
- * built on first read, as in protocol.ts, so each function builds its own endpoint's schema only.
+ * built on first read, as in index.ts, so each function builds its own endpoint's schema only.
  */
 import * as z from 'zod/mini';
 import { characters, maxCharacters, personName, username } from './account-fields.ts';

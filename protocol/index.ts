@@ -2,7 +2,7 @@
  * The WebSocket protocol (docs/protocol.md): one zod schema per client action, keyed by the
  * action name that API Gateway routes on (`$request.body.action`), and the typed maps of
  * what the client sends and what the server sends back. The HTTP API's schemas are in
- * http-protocol.ts, the plain limits and id patterns in limits.ts (re-exported here).
+ * http.ts, the plain limits and id patterns in limits.ts (re-exported here).
  *
  * The schemas use zod/mini, the tree-shakable form of zod 4: the same checks and messages in
  * about 25 KB of a bundle, where full zod takes 90 KB or more. `z.optional(s)` stands for

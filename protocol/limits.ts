@@ -1,8 +1,8 @@
 /**
  * The protocol's plain rules: id patterns, sizes and the account field limits, as constants.
  * No zod here, so a module that needs only a limit or a pattern (the authorizer, the domain)
- * loads none of the schemas; protocol.ts and http-protocol.ts build their schemas from these
- * and protocol.ts re-exports them.
+ * loads none of the schemas; index.ts and http.ts build their schemas from these
+ * and index.ts re-exports them.
  */
 
 /** User ids come from the JWT `sub`; they are opaque but must be safe to use inside keys. */

@@ -1,5 +1,5 @@
 /**
- * What the schema modules (protocol.ts, http-protocol.ts, account-fields.ts) share: zod/mini's
+ * What the schema modules (index.ts, http.ts, account-fields.ts) share: zod/mini's
  * English messages, and schemas built on first read, so that each function builds the schema of
  * its own action or endpoint (at init, when its route is made) and none of the others.
  */
