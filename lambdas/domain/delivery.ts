@@ -1,6 +1,7 @@
 /** Pushing events to connections (the targets come from the `DeliveryTargets` port). */
 import type { ServerEvent } from '../../protocol/index.ts';
 import { logger } from '../shared/logger.ts';
+import { countMetrics } from '../shared/metrics.ts';
 import type { ConnectionProbe, ConnectionRef, DeliveryTargets, Pusher, PushOutcome } from './ports.ts';
 
 export interface PushDeps {
@@ -33,6 +34,11 @@ export async function pushEvent(
   );
   const counts = { sent: 0, gone: 0, failed: 0 };
   for (const outcome of outcomes) counts[outcome] += 1;
+  countMetrics({
+    PushesPosted: counts.sent,
+    PushesFailed: counts.failed,
+    GoneConnectionsForgotten: counts.gone,
+  });
   if (counts.failed > 0) logger.warn('Some pushes failed; the data stays available on request', counts);
   return counts;
 }
@@ -57,5 +63,7 @@ export async function forgetGoneConnections(
       return true;
     }),
   );
-  return gone.filter(Boolean).length;
+  const forgotten = gone.filter(Boolean).length;
+  countMetrics({ GoneConnectionsForgotten: forgotten });
+  return forgotten;
 }

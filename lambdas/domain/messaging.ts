@@ -3,6 +3,7 @@
 import type { ClientToServer, Message, Page, ServerReplies } from '../../protocol/index.ts';
 import { MAX_PAGE_SIZE } from '../../protocol/limits.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
+import { countMetrics } from '../shared/metrics.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkContent } from './content.ts';
 import { addresseeOf, conversationOfMessage, directConversation, newMessageId } from './conversations.ts';
@@ -63,6 +64,7 @@ export async function sendMessage(
     sentAt: now.toISOString(),
   };
   const saved = await deps.messages.save(message, input.clientMessageId);
+  if (saved.created) countMetrics({ MessagesSent: 1 });
   // Pushed whenever acknowledged, created or not: an earlier try may have stored it and died
   // before pushing, so a retry pushes again (clients dedupe by messageId; docs/architecture.md).
   // Every device of the recipient and the sender's other devices; the sending device has the reply.

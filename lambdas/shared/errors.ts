@@ -1,5 +1,6 @@
 /** Error codes of the wire protocol (docs/protocol.md, "Error codes"). */
 import { type LogAttributes, logger } from './logger.ts';
+import { countMetrics } from './metrics.ts';
 
 export type ErrorCode =
   | 'BAD_REQUEST'
@@ -212,6 +213,7 @@ export function toHttpError(error: unknown): HttpError {
  * `subject` names the kind of route (`Route`, `HTTP route`).
  */
 export function logFailure(subject: string, where: LogAttributes, error: unknown, body: ErrorBody): void {
+  if (body.code === 'RATE_LIMITED') countMetrics({ RateLimitedRequests: 1 });
   if (body.code === 'INTERNAL') logger.error(`${subject} failed`, { ...where, error: error as Error });
   else if (!(error instanceof ParleyError)) {
     logger.warn(`${subject} failed on a dependency`, { ...where, code: body.code, error: error as Error });
