@@ -12,7 +12,7 @@ import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/clien
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inject } from 'vitest';
 import { ParleyClient } from '../../client/index.ts';
-import { type LocalStack, startLocalStack } from '../../infra/local/stack.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
 import type { TableId } from '../../lambdas/tables.ts';
 
@@ -83,8 +83,12 @@ function mentions(value: unknown, needles: readonly string[]): boolean {
 
 let serial = 0;
 
-export async function startHarness(): Promise<Harness> {
+/** The gateway limits a test file may shorten (e.g. to see the idle timeout in seconds). */
+export type HarnessOptions = Pick<LocalStackOptions, 'idleTimeoutMs' | 'maxConnectionMs'>;
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const stack = await startLocalStack({
+    ...options,
     wsPort: 0,
     httpPort: 0,
     quiet: true,
