@@ -9,6 +9,7 @@ import {
 import type { Construct } from 'constructs';
 import { type HttpRouteDefinition, httpRoutes, webSocketRoutes } from '../lambdas/routes.ts';
 import { HttpAuthApi } from './constructs/http-api.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import type { SesSettings } from './constructs/route-function.ts';
 import { Storage } from './constructs/storage.ts';
 import { MessengerWebSocketApi } from './constructs/websocket-api.ts';
@@ -74,6 +75,8 @@ export class MessengerStack extends Stack {
   readonly mailConfigurationSet?: ConfigurationSet;
   /** The settings the stack was built with. */
   readonly settings: Settings;
+  /** Alarms, their SNS topic, the dashboard, business metrics and tracing. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MessengerStackProps = {}) {
     super(scope, id, props);
@@ -158,6 +161,35 @@ export class MessengerStack extends Stack {
       description:
         'Base URL of the HTTP API (ends with "/"): POST {url}auth/login and the other /auth/* routes',
       value: this.httpApi.url,
+    });
+
+    const alarmEmail = contextString(this, 'alarmEmail');
+    if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
+      throw new Error(`Context alarmEmail must be an e-mail address, got "${alarmEmail}"`);
+    }
+    const alarmTopicArn = contextString(this, 'alarmTopicArn');
+    if (
+      alarmTopicArn !== undefined &&
+      !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(alarmTopicArn)
+    ) {
+      throw new Error(`Context alarmTopicArn must be an SNS topic ARN, got "${alarmTopicArn}"`);
+    }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      webSocket: this.webSocket,
+      httpApi: this.httpApi,
+      tables: this.storage.tables,
+      mailConfigurationSetName: this.mailConfigurationSet?.configurationSetName,
+      alarmEmail,
+      alarmTopicArn,
+      tracing: contextFlag(this, 'tracing', false),
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'The SNS topic every alarm notifies (subscribe your pager or chat to it)',
+      value: this.monitoring.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'The CloudWatch dashboard of this stack',
+      value: this.monitoring.dashboard.dashboardName,
     });
   }
 

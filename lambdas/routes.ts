@@ -161,6 +161,13 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
     method: 'POST',
     path: '/auth/logout',
     handler: 'auth-logout',
+    // Reads the user's presence item and closes each connection (DELETE @connections only).
+    permissions: { write: ['users'], read: ['presence'], jwtSecret: true, manageConnections: true },
+  },
+  {
+    method: 'POST',
+    path: '/auth/refresh',
+    handler: 'auth-refresh',
     permissions: { write: ['users'], jwtSecret: true },
   },
 ];

@@ -101,6 +101,10 @@ export const httpSchemas = lazyRecord({
   login: () => z.strictObject({ email: emailAddress(), password: loginPassword() }),
   resend: () => z.strictObject({ email: emailAddress() }),
   logout: () => z.strictObject({}),
+  refresh: () =>
+    z.strictObject({
+      refreshToken: z.string().check(z.minLength(1, 'is required'), z.maxLength(256, 'is not a refresh token')),
+    }),
 });
 
 export type HttpEndpoint = keyof typeof httpSchemas;
@@ -126,10 +130,12 @@ export interface AccountView {
 /** Successful answer bodies, per endpoint. */
 export interface HttpReplies {
   register: { codeSent: true };
-  verify: { verified: true; token: string; user: AccountView };
-  login: { token: string; user: AccountView };
+  /** `token`: the access token (1 hour); `refreshToken`: for POST /auth/refresh (30 days, rotated on each use). */
+  verify: { verified: true; token: string; refreshToken: string; user: AccountView };
+  login: { token: string; refreshToken: string; user: AccountView };
   resend: { codeSent: true };
   logout: { loggedOut: true };
+  refresh: { token: string; refreshToken: string };
 }
 
 /** The status of a successful answer, per endpoint (docs/protocol.md). */
@@ -139,4 +145,5 @@ export const httpSuccessStatus = {
   login: 200,
   resend: 202,
   logout: 200,
+  refresh: 200,
 } as const satisfies Record<HttpEndpoint, number>;

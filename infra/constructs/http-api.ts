@@ -17,7 +17,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type HttpRouteDefinition, httpRoutes } from '../../lambdas/routes.ts';
 import type { TableId } from '../../lambdas/tables.ts';
-import { type JwtSettings, RouteFunction, type SesSettings } from './route-function.ts';
+import {
+  type JwtSettings,
+  type ManagementApiTarget,
+  RouteFunction,
+  type SesSettings,
+} from './route-function.ts';
 
 /**
  * Default route throttling of the HTTP API stage when none is given (the stack passes its own, from
@@ -68,6 +73,11 @@ export interface HttpAuthApiProps {
    * @default - none; a route with `ses` then fails synthesis
    */
   readonly ses?: SesSettings;
+  /**
+   * The WebSocket API and stage, for routes with `manageConnections` (logout closes the user's sockets).
+   * @default - none; a route with `manageConnections` then fails synthesis
+   */
+  readonly managementApi?: ManagementApiTarget;
   /**
    * The routes, one function each.
    * @default `httpRoutes` from lambdas/routes.ts
@@ -155,6 +165,7 @@ export class HttpAuthApi extends Construct {
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
+        managementApi: props.managementApi,
         reservedConcurrency: props.routeConcurrency,
         logRetention: props.logRetention,
       });

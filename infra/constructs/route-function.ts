@@ -11,7 +11,7 @@ import { type FunctionDefinition, tablesOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
 import { bundlingOptions } from './bundling.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
-import { iamActionsOf, sdkCallsOf } from './sdk-calls.ts';
+import { iamActionsOf, type SdkCalls, sdkCallsOf } from './sdk-calls.ts';
 
 /** The repository root: entries, the lock file and tsconfig.json are resolved from here. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -128,7 +128,7 @@ export const DYNAMODB_READ_ACTIONS: readonly string[] = [
  * and the role holds those and no more: `read`/`write` → the table-name variables and, on those
  * tables, the DynamoDB actions the code calls (`read` tables only the read ones; the `<table>/index/*`
  * ARN only when the code queries an index); `manageConnections` → `MANAGEMENT_API_ENDPOINT` and
- * `execute-api:ManageConnections` on POST `@connections/*` of one stage; `jwtSecret` →
+ * `execute-api:ManageConnections` on `@connections/*` of one stage, for the methods the code calls; `jwtSecret` →
  * `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE` and `secretsmanager:GetSecretValue` on that
  * secret; `ses` → `SENDER_EMAIL`, `SES_CONFIGURATION_SET` and `ses:SendEmail` from that address.
  * A call the permissions do not cover fails synthesis.
@@ -271,13 +271,14 @@ export class RouteFunction extends Construct {
         }),
       );
     }
+    const connectionMethods = managementApiMethodsOf(calls);
     if (managementApi !== undefined && actions.includes('execute-api:ManageConnections')) {
-      // Not stage.grantManagementApiAccess(): that grants every method (`{stage}/*/@connections/*`),
-      // and the functions only POST to connections.
+      // Not stage.grantManagementApiAccess(): that grants every method (`{stage}/*/@connections/*`);
+      // each function gets the methods its code calls (POST to push, GET to probe, DELETE to close).
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['execute-api:ManageConnections'],
-          resources: [manageConnectionsArn(this, managementApi)],
+          resources: connectionMethods.map((method) => manageConnectionsArn(this, managementApi, method)),
         }),
       );
     }
@@ -311,6 +312,7 @@ export class RouteFunction extends Construct {
     this.acknowledgeNagFindings(definition, props.tables, {
       index: calls.queriesIndex && dynamoActions.includes('dynamodb:Query'),
       managementApi: actions.includes('execute-api:ManageConnections') ? managementApi : undefined,
+      connectionMethods,
       ses: ses !== undefined && sesActions.length > 0,
     });
   }
@@ -319,7 +321,12 @@ export class RouteFunction extends Construct {
   private acknowledgeNagFindings(
     definition: FunctionDefinition,
     tables: Readonly<Record<TableId, ITable>>,
-    granted: { index: boolean; managementApi: ManagementApiTarget | undefined; ses: boolean },
+    granted: {
+      index: boolean;
+      managementApi: ManagementApiTarget | undefined;
+      connectionMethods: readonly ConnectionMethod[];
+      ses: boolean;
+    },
   ): void {
     const { managementApi } = granted;
     Validations.of(this.function).acknowledge({
@@ -348,12 +355,13 @@ export class RouteFunction extends Construct {
           'one configured sender.',
       );
     }
-    if (managementApi !== undefined) {
+    for (const method of managementApi === undefined ? [] : granted.connectionMethods) {
       acknowledgeWildcardResource(
         this.role,
-        manageConnectionsArn(this, managementApi),
+        manageConnectionsArn(this, managementApi as ManagementApiTarget, method),
         'Connection ids exist only at run time, so @connections/* is the narrowest resource API Gateway ' +
-          'offers for execute-api:ManageConnections; the grant is limited to this API, this stage and POST.',
+          `offers for execute-api:ManageConnections; the grant is limited to this API, this stage and ${method}, ` +
+          'a method the code of this function calls.',
       );
     }
   }
@@ -386,11 +394,31 @@ function hasGlobalIndexes(tableId: TableId): boolean {
   return (table.globalIndexes?.length ?? 0) > 0;
 }
 
-/** `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/POST/@connections/*`. */
-export function manageConnectionsArn(scope: Construct, target: ManagementApiTarget): string {
+/** The Management API's methods on `@connections/{id}`. */
+export type ConnectionMethod = 'POST' | 'GET' | 'DELETE';
+
+/** The HTTP method of each Management API command. */
+const CONNECTION_METHODS: Readonly<Record<string, ConnectionMethod>> = {
+  PostToConnectionCommand: 'POST',
+  GetConnectionCommand: 'GET',
+  DeleteConnectionCommand: 'DELETE',
+};
+
+/** The Management API methods the code calls, in POST, GET, DELETE order. */
+export function managementApiMethodsOf(calls: SdkCalls): ConnectionMethod[] {
+  const methods = new Set([...calls.commands].map((command) => CONNECTION_METHODS[command]));
+  return (['POST', 'GET', 'DELETE'] as const).filter((method) => methods.has(method));
+}
+
+/** `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/@connections/*`. */
+export function manageConnectionsArn(
+  scope: Construct,
+  target: ManagementApiTarget,
+  method: ConnectionMethod = 'POST',
+): string {
   return Stack.of(scope).formatArn({
     service: 'execute-api',
     resource: target.apiId,
-    resourceName: `${target.stageName}/POST/@connections/*`,
+    resourceName: `${target.stageName}/${method}/@connections/*`,
   });
 }

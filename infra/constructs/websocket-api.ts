@@ -22,6 +22,7 @@ import {
 import type { TableId } from '../../lambdas/tables.ts';
 import {
   type JwtSettings,
+  type ManagementApiTarget,
   managementApiEndpoint,
   RouteFunction,
   type SesSettings,
@@ -125,6 +126,8 @@ export class MessengerWebSocketApi extends Construct {
   readonly url: string;
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`, what functions post to. */
   readonly managementApiEndpoint: string;
+  /** The API id and stage name, for functions outside this construct that manage connections. */
+  readonly managementApi: ManagementApiTarget;
 
   constructor(scope: Construct, id: string, props: MessengerWebSocketApiProps) {
     super(scope, id);
@@ -138,6 +141,7 @@ export class MessengerWebSocketApi extends Construct {
     // Functions take the API id and the literal stage name, never the stage resource: a stage
     // (or its deployment) belongs after the routes, and the routes come after the functions.
     const managementApi = { apiId: this.api.apiId, stageName };
+    this.managementApi = managementApi;
     this.managementApiEndpoint = managementApiEndpoint(this, managementApi);
 
     this.authorizerFunction = new RouteFunction(this, 'AuthorizeFunction', {

@@ -12,8 +12,10 @@ import { UnauthorizedError } from '../shared/errors.ts';
 export const JWT_ALGORITHM = 'HS256';
 /** RFC 9068 access-token type; tokens without it are refused. */
 export const JWT_TYPE = 'at+jwt';
-/** @default 1 hour */
+/** The lifetime of the tokens Parley signs, and the longest it accepts (`exp - iat`, and `now - iat`). */
 export const TOKEN_LIFETIME_SECONDS = 60 * 60;
+/** How far a token's `iat` may lie in the future, for clocks that drift apart. */
+export const CLOCK_SKEW_SECONDS = 30;
 const MIN_SECRET_BYTES = 32;
 
 export interface TokenSettings {
@@ -61,8 +63,10 @@ export async function signAccessToken(
 }
 
 /**
- * Verifies a token: HS256 only, `typ` at+jwt, `iss` and `aud` as configured, `exp` required
- * and in the future. The user id is `sub`, or the first seed's `user_id` claim.
+ * Verifies a token: HS256 only, `typ` at+jwt, `iss` and `aud` as configured, `exp` and `iat`
+ * required, `exp` in the future, `iat` not in the future (give or take `CLOCK_SKEW_SECONDS`) and `exp`
+ * within `TOKEN_LIFETIME_SECONDS` of `iat` (a token signed with a longer life is refused, not shortened).
+ * The user id is `sub`, or the first seed's `user_id` claim.
  * @throws UnauthorizedError for any token that does not pass, with a reason safe to log.
  */
 export async function verifyAccessToken(
@@ -80,6 +84,18 @@ export async function verifyAccessToken(
       requiredClaims: ['exp', 'iat'],
       currentDate: now,
     });
+    // jose has checked that both are numbers and that `exp` is in the future (with no tolerance).
+    const issuedAt = payload.iat as number;
+    const lifetime = (payload.exp as number) - issuedAt;
+    // An `iat` in the future would outlive a logout (`tokensValidAfter`), a long `exp` any rotation.
+    if (issuedAt > Math.floor(now.getTime() / 1000) + CLOCK_SKEW_SECONDS) {
+      throw new UnauthorizedError('The token was refused (iat is in the future)');
+    }
+    if (!(lifetime > 0 && lifetime <= TOKEN_LIFETIME_SECONDS)) {
+      throw new UnauthorizedError(
+        `The token was refused (exp - iat is not within 1 to ${TOKEN_LIFETIME_SECONDS} seconds)`,
+      );
+    }
     const userId = typeof payload.sub === 'string' ? payload.sub : payload.user_id;
     if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) {
       throw new UnauthorizedError('The token names no valid user (sub or user_id)');

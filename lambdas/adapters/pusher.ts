@@ -43,14 +43,14 @@ export class ManagementApiPusher implements Pusher {
       return 'sent';
     } catch (error) {
       // 410: the connection is closed (or not open yet); the caller forgets it.
-      if (isGone(error)) return 'gone';
+      if (isGoneError(error)) return 'gone';
       logger.warn('Push failed', { targetConnectionId: connectionId, error: error as Error });
       return 'failed';
     }
   }
 }
 
-function isGone(error: unknown): boolean {
+function isGoneError(error: unknown): boolean {
   return error instanceof GoneException || (error as Error).name === 'GoneException';
 }
 
@@ -70,7 +70,7 @@ export class ManagementApiConnectionProbe implements ConnectionProbe {
       });
       return false;
     } catch (error) {
-      if (isGone(error)) return true;
+      if (isGoneError(error)) return true;
       logger.warn('Could not ask about a connection; it keeps counting', {
         targetConnectionId: connectionId,
         error: error as Error,

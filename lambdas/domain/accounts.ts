@@ -33,15 +33,18 @@ import {
 import type {
   AccountRecord,
   AccountStore,
+  ConnectionCloser,
   EmailGuard,
   Mail,
   Mailer,
   MailLog,
+  SessionStore,
   StoredCode,
   TokenService,
   UsernameGuard,
 } from './ports.ts';
 import { loginRetryAfter, mailRetryAfter, minuteOf, staleMinutes, withSend } from './rate-limits.ts';
+import { startSession } from './sessions.ts';
 import {
   CODE_LIFETIME_SECONDS,
   codeMatches,
@@ -64,6 +67,10 @@ export interface AccountDeps {
   readonly accounts: AccountStore;
   readonly mailer: Mailer;
   readonly tokens: TokenService;
+  /** Refresh-token families (domain/sessions.ts). */
+  readonly sessions: SessionStore;
+  /** Closes the user's connections at logout. */
+  readonly connections: ConnectionCloser;
   /** The HMAC key of verification codes (derived from the JWT secret). */
   readonly codeKey: () => Promise<Uint8Array>;
   /** @default PASSWORD_HASH_PARAMS (tests inject cheaper ones) */
@@ -299,19 +306,13 @@ export async function resend(
   return { codeSent: true };
 }
 
-/** When a token issued now counts as issued: never before the account's `tokensValidAfter`. */
-function issueTime(account: AccountRecord, now: Date): Date {
-  const validAfterMs = (account.tokensValidAfter ?? 0) * 1000;
-  return new Date(Math.max(now.getTime(), validAfterMs));
-}
-
 /**
  * POST /auth/verify. Every try counts against the code before it is compared, so even
  * concurrent guesses get at most 5 tries per code.
  * @throws BadRequestError (CODE_REJECTED_MESSAGE) for a wrong, stale or used-up code
  */
 export async function verify(
-  deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'codeKey'>,
+  deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'sessions' | 'codeKey'>,
   input: HttpRequests['verify'],
   caller: Caller,
 ): Promise<HttpReplies['verify']> {
@@ -327,8 +328,8 @@ export async function verify(
   if (!(await deps.accounts.confirmEmail(code, now))) throw new BadRequestError(CODE_REJECTED_MESSAGE);
   const account = await deps.accounts.getAccount(code.userId);
   if (account === undefined) throw new Error('The account vanished right after its e-mail was confirmed');
-  const token = await deps.tokens.issue(account.userId, issueTime(account, now));
-  return { verified: true, token, user: accountView(account) };
+  const session = await startSession(deps, account, now);
+  return { verified: true, ...session, user: accountView(account) };
 }
 
 /**
@@ -337,7 +338,7 @@ export async function verify(
  * @throws UnauthorizedError (LOGIN_REFUSED_MESSAGE), RateLimitedError
  */
 export async function login(
-  deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'passwordParams'>,
+  deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'sessions' | 'passwordParams'>,
   input: HttpRequests['login'],
   caller: Caller,
 ): Promise<HttpReplies['login']> {
@@ -373,16 +374,17 @@ export async function login(
       });
     });
   }
-  const token = await deps.tokens.issue(account.userId, issueTime(account, now));
-  return { token, user: accountView(account) };
+  const session = await startSession(deps, account, now);
+  return { ...session, user: accountView(account) };
 }
 
 /**
- * POST /auth/logout: every token issued up to now, this one included, stops working, on
- * HTTP and at `$connect`. A token that is already revoked is refused (401).
+ * POST /auth/logout: every access token issued up to now, this one included, stops working, on
+ * HTTP and at `$connect`; so does every refresh token of a sign-in before now (domain/sessions.ts);
+ * and every open connection of the user is closed. A token that is already revoked is refused (401).
  */
 export async function logout(
-  deps: Pick<AccountDeps, 'accounts'>,
+  deps: Pick<AccountDeps, 'accounts' | 'connections'>,
   _input: HttpRequests['logout'],
   caller: TokenHolder,
 ): Promise<HttpReplies['logout']> {
@@ -392,6 +394,9 @@ export async function logout(
   if (!(await deps.accounts.revokeTokens(token.userId, token.issuedAt, validAfter))) {
     throw new UnauthorizedError(TOKEN_REVOKED_MESSAGE);
   }
+  // After the revocation, so that no socket can open meanwhile with a token issued before it.
+  const open = await deps.connections.openConnectionsOf(token.userId, now);
+  await Promise.all(open.map(({ connectionId }) => deps.connections.forceDisconnect(connectionId)));
   return { loggedOut: true };
 }
 

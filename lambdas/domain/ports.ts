@@ -269,3 +269,34 @@ export interface TokenService {
   /** @throws UnauthorizedError for any token that does not pass */
   verify(token: string, now: Date): Promise<VerifiedToken>;
 }
+
+/**
+ * A refresh-token family: one sign-in on one device (domain/sessions.ts). Item `refresh#{familyId}`
+ * in the users table (adapters/session-store.ts).
+ */
+export interface RefreshFamily {
+  readonly familyId: string;
+  readonly userId: string;
+  /** SHA-256 (base64url) of the secret of the family's current refresh token. */
+  readonly currentHash: string;
+  /** When the sign-in happened (epoch seconds): a logout after it (`tokensValidAfter`) ends the family. */
+  readonly createdAt: number;
+  /** When the current refresh token lapses (epoch seconds; the table's TTL attribute). */
+  readonly expiresAt: number;
+}
+
+export interface SessionStore {
+  createFamily(family: RefreshFamily): Promise<void>;
+  getFamily(familyId: string): Promise<RefreshFamily | undefined>;
+  /** Replaces the current hash if it is still `previousHash`; false when another request rotated it first. */
+  rotate(familyId: string, previousHash: string, nextHash: string, expiresAt: number): Promise<boolean>;
+  deleteFamily(familyId: string): Promise<void>;
+}
+
+/** Closes a user's open WebSocket connections (logout): Management API `DELETE @connections/{id}`. */
+export interface ConnectionCloser {
+  /** The user's connections on record that have not expired. */
+  openConnectionsOf(userId: string, now: Date): Promise<readonly ConnectionRef[]>;
+  /** Closes one connection (its `$disconnect` then runs); one that is gone already counts as closed. */
+  forceDisconnect(connectionId: string): Promise<void>;
+}

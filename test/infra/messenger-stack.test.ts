@@ -311,7 +311,11 @@ describe('MessengerStack', () => {
         const { Variables: variables } = propertiesOf(functionId).Environment as {
           Variables: Record<string, unknown>;
         };
-        const expected: Record<string, unknown> = { POWERTOOLS_SERVICE_NAME: 'parley', LOG_LEVEL: 'INFO' };
+        const expected: Record<string, unknown> = {
+          POWERTOOLS_SERVICE_NAME: 'parley',
+          LOG_LEVEL: 'INFO',
+          METRICS_STACK: 'Parley',
+        };
         for (const id of tablesOf(definition)) expected[tables[id].envVar] = { Ref: tableId(id) };
         if (definition.permissions.manageConnections) expected.MANAGEMENT_API_ENDPOINT = stageUrl('https');
         if (definition.permissions.jwtSecret) {
@@ -388,18 +392,23 @@ describe('MessengerStack', () => {
       }
     });
 
-    it('grants execute-api:ManageConnections on POST @connections/* of this API and stage, only to routes that manage connections', () => {
+    it('grants execute-api:ManageConnections on @connections/* of this API and stage, for the methods each code calls, only to routes that manage connections', () => {
       const expectedRoles = allFunctions()
         .filter(({ definition }) => definition.permissions.manageConnections === true)
         .map(({ roleId }) => roleId)
         .sort();
       expect(expectedRoles.length).toBeGreaterThan(0);
       expect(rolesAllowed('execute-api:ManageConnections')).toEqual(expectedRoles);
-      for (const roleId of expectedRoles) {
+      // The authorizer only asks about connections (GET), logout only closes them (DELETE), the rest push (POST).
+      const methodOf = (handler: string) =>
+        handler === 'authorize' ? 'GET' : handler === 'auth-logout' ? 'DELETE' : 'POST';
+      for (const { definition, roleId } of allFunctions().filter(({ roleId }) =>
+        expectedRoles.includes(roleId),
+      )) {
         const statements = statementsOf(roleId).filter((s) =>
           actionsOf(s).includes('execute-api:ManageConnections'),
         );
-        expect(statements).toEqual([
+        expect(statements, definition.handler).toEqual([
           {
             Effect: 'Allow',
             Action: 'execute-api:ManageConnections',
@@ -415,7 +424,7 @@ describe('MessengerStack', () => {
                   { Ref: 'AWS::AccountId' },
                   ':',
                   { Ref: apiId() },
-                  '/prod/POST/@connections/*',
+                  `/prod/${methodOf(definition.handler)}/@connections/*`,
                 ],
               ],
             },

@@ -7,12 +7,16 @@ import { hmacKey, signAccessToken, verifyAccessToken } from '../../lambdas/adapt
 import type {
   AccountRecord,
   AccountStore,
+  ConnectionCloser,
+  ConnectionRef,
   EmailGuard,
   LoginState,
   Mail,
   Mailer,
   MailLog,
   PendingSignUp,
+  RefreshFamily,
+  SessionStore,
   SignUpOutcome,
   SignUpState,
   StoredCode,
@@ -237,5 +241,42 @@ export class TestTokens implements TokenService {
   }
   verify(token: string, now: Date): Promise<VerifiedToken> {
     return verifyAccessToken(this.key, TEST_TOKEN_SETTINGS, token, now);
+  }
+}
+
+/** Refresh-token families in memory, with the adapter's conditions (adapters/session-store.ts). */
+export class FakeSessionStore implements SessionStore {
+  readonly families = new Map<string, RefreshFamily>();
+
+  async createFamily(family: RefreshFamily) {
+    if (this.families.has(family.familyId)) throw new Error('family id collision');
+    this.families.set(family.familyId, { ...family });
+  }
+  async getFamily(familyId: string) {
+    const family = this.families.get(familyId);
+    return family === undefined ? undefined : { ...family };
+  }
+  async rotate(familyId: string, previousHash: string, nextHash: string, expiresAt: number) {
+    const family = this.families.get(familyId);
+    if (family?.currentHash !== previousHash) return false;
+    this.families.set(familyId, { ...family, currentHash: nextHash, expiresAt });
+    return true;
+  }
+  async deleteFamily(familyId: string) {
+    this.families.delete(familyId);
+  }
+}
+
+/** Open connections per user; `forceDisconnect` forgets them and records the call. */
+export class FakeConnectionCloser implements ConnectionCloser {
+  readonly open = new Map<string, string[]>();
+  readonly closed: string[] = [];
+
+  async openConnectionsOf(userId: string): Promise<ConnectionRef[]> {
+    return (this.open.get(userId) ?? []).map((connectionId) => ({ userId, connectionId }));
+  }
+  async forceDisconnect(connectionId: string) {
+    this.closed.push(connectionId);
+    for (const [userId, ids] of this.open) this.open.set(userId, ids.filter((id) => id !== connectionId));
   }
 }

@@ -15,7 +15,13 @@ import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import { CODE_LIFETIME_SECONDS, MAX_CODE_ATTEMPTS } from '../../lambdas/domain/verification-codes.ts';
 import { httpSchemas } from '../../protocol/http.ts';
 import { USER_ID_PATTERN } from '../../protocol/limits.ts';
-import { FakeAccountStore, FakeMailer, TestTokens } from './account-fakes.ts';
+import {
+  FakeAccountStore,
+  FakeConnectionCloser,
+  FakeMailer,
+  FakeSessionStore,
+  TestTokens,
+} from './account-fakes.ts';
 
 const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };
 /**
@@ -39,6 +45,8 @@ describe('accounts', () => {
     accounts: FakeAccountStore;
     mailer: FakeMailer;
     tokens: TestTokens;
+    sessions: FakeSessionStore;
+    connections: FakeConnectionCloser;
     codeKey: () => Promise<Uint8Array>;
     passwordParams: ScryptParams;
   };
@@ -61,7 +69,15 @@ describe('accounts', () => {
     accounts = new FakeAccountStore();
     mailer = new FakeMailer();
     tokens = new TestTokens();
-    deps = { accounts, mailer, tokens, codeKey: async () => codeKey, passwordParams: FAST };
+    deps = {
+      accounts,
+      mailer,
+      tokens,
+      sessions: new FakeSessionStore(),
+      connections: new FakeConnectionCloser(),
+      codeKey: async () => codeKey,
+      passwordParams: FAST,
+    };
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -703,6 +719,26 @@ describe('accounts', () => {
       ).toEqual({
         loggedOut: true,
       });
+    });
+
+    it('closes every open connection of the user, after revoking, and none of anyone else', async () => {
+      const { user, token } = await signUp();
+      deps.connections.open.set(user.userId, ['c1', 'c2']);
+      deps.connections.open.set('u_someoneelse', ['c3']);
+      await logout(deps, {}, { ...(await tokens.verify(token, new Date())), now: new Date() });
+      expect(deps.connections.closed.sort()).toEqual(['c1', 'c2']);
+      expect(accounts.writes).toContain('revokeTokens');
+    });
+
+    it('closes nothing when the token was revoked already', async () => {
+      const { user, token } = await signUp();
+      const verified = await tokens.verify(token, new Date());
+      await logout(deps, {}, { ...verified, now: new Date() });
+      deps.connections.open.set(user.userId, ['c9']);
+      await expect(logout(deps, {}, { ...verified, now: new Date() })).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
+      expect(deps.connections.closed).toEqual([]);
     });
 
     it('refuses a token of an unconfirmed or unknown account', async () => {

@@ -1,3 +1,8 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import {
@@ -18,6 +23,7 @@ const env = vi.hoisted(() => {
   const values = {
     USERS_TABLE: 'users-t',
     PRESENCE_TABLE: 'presence-t',
+    MANAGEMENT_API_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
     JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:jwt',
     JWT_ISSUER: 'parley',
     JWT_AUDIENCE: 'parley-clients',
@@ -39,6 +45,7 @@ const { signAccessToken, verifyAccessToken } = await import('../../lambdas/adapt
 const { deriveKeys } = await import('../../lambdas/adapters/token-service.ts');
 const { hashPassword } = await import('../../lambdas/domain/passwords.ts');
 const { hashCode } = await import('../../lambdas/domain/verification-codes.ts');
+const { hashRefreshSecret } = await import('../../lambdas/domain/sessions.ts');
 const { MAIL_UNAVAILABLE_MESSAGE } = await import('../../lambdas/adapters/mailer.ts');
 const { THROTTLED_MESSAGE } = await import('../../lambdas/shared/errors.ts');
 const handlers: Record<HttpEndpoint, HttpHandler> = {
@@ -47,6 +54,7 @@ const handlers: Record<HttpEndpoint, HttpHandler> = {
   login: (await import('../../lambdas/handlers/auth-login.ts')).handler,
   resend: (await import('../../lambdas/handlers/auth-resend.ts')).handler,
   logout: (await import('../../lambdas/handlers/auth-logout.ts')).handler,
+  refresh: (await import('../../lambdas/handlers/auth-refresh.ts')).handler,
 };
 
 const keys = await deriveKeys(secret);
@@ -82,6 +90,7 @@ function conditionFailed() {
 describe('/auth handlers over the AWS SDK', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   const ses = mockClient(SESClient);
+  const management = mockClient(ApiGatewayManagementApiClient);
 
   /** Asserts that no DynamoDB write command (Put, Update, Delete, TransactWrite, BatchWrite) was sent. */
   function expectNoWrites() {
@@ -94,6 +103,7 @@ describe('/auth handlers over the AWS SDK', () => {
   beforeEach(() => {
     dynamo.reset();
     ses.reset();
+    management.reset();
     dynamo.on(BatchGetCommand).resolves({ Responses: { [env.USERS_TABLE]: [] } });
     dynamo.on(PutCommand).resolves({});
     dynamo.on(UpdateCommand).resolves({});
@@ -467,6 +477,10 @@ describe('/auth handlers over the AWS SDK', () => {
       expect(result.statusCode).toBe(200);
       const answer = JSON.parse(result.body);
       expect(answer).toMatchObject({ verified: true, user: { userId: 'u_alice', username: 'alice' } });
+      expect(answer.refreshToken).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+      const family = dynamo.commandCalls(PutCommand)[0]?.args[0].input.Item;
+      expect(family).toMatchObject({ pk: `refresh#${answer.refreshToken.split('.')[0]}`, userId: 'u_alice' });
+      expect(JSON.stringify(family)).not.toContain(answer.refreshToken.split('.')[1]);
       expect((await verifyAccessToken(keys.signing, settings, answer.token)).userId).toBe('u_alice');
       const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
       expect(items.map((i) => i.Update?.Key ?? i.Delete?.Key)).toEqual([
@@ -496,15 +510,94 @@ describe('/auth handlers over the AWS SDK', () => {
     });
   });
 
+  describe('POST /auth/refresh', () => {
+    const familyId = 'F'.repeat(22);
+    const secretPart = 's'.repeat(43);
+    const account = {
+      pk: 'u_alice',
+      userId: 'u_alice',
+      email: 'alice@example.com',
+      username: 'alice',
+      name: 'Alice',
+      passwordHash: 'x',
+      registeredAt: '2026-11-22T10:00:00.000Z',
+      emailConfirmedAt: '2026-11-22T10:01:00.000Z',
+    };
+    function withFamily(currentHash: string) {
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      dynamo.on(GetCommand, { Key: { pk: `refresh#${familyId}` } }).resolves({
+        Item: {
+          pk: `refresh#${familyId}`,
+          userId: 'u_alice',
+          currentHash,
+          createdAt: nowSeconds - 60,
+          expiresAt: nowSeconds + 600,
+        },
+      });
+      dynamo.on(GetCommand, { Key: { pk: 'u_alice' } }).resolves({ Item: account });
+    }
+
+    it('rotates the family conditionally and answers a new pair', async () => {
+      withFamily(hashRefreshSecret(secretPart));
+      const result = await handlers.refresh(
+        post('/auth/refresh', JSON.stringify({ refreshToken: `${familyId}.${secretPart}` })),
+      );
+      expect(result.statusCode).toBe(200);
+      const answer = JSON.parse(result.body);
+      expect((await verifyAccessToken(keys.signing, settings, answer.token)).userId).toBe('u_alice');
+      expect(answer.refreshToken.startsWith(`${familyId}.`)).toBe(true);
+      expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+        Key: { pk: `refresh#${familyId}` },
+        ConditionExpression: 'currentHash = :previous',
+      });
+    });
+
+    it('answers 401 to a spent token and deletes the family', async () => {
+      withFamily(hashRefreshSecret('another-secret'));
+      dynamo.on(DeleteCommand).resolves({});
+      const result = await handlers.refresh(
+        post('/auth/refresh', JSON.stringify({ refreshToken: `${familyId}.${secretPart}` })),
+      );
+      expect(result.statusCode).toBe(401);
+      expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { pk: `refresh#${familyId}` } });
+      expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    });
+  });
+
   describe('POST /auth/logout', () => {
-    it('sets tokensValidAfter past the token, conditionally, in one request', async () => {
+    it('sets tokensValidAfter past the token, conditionally, then closes each open connection with DELETE', async () => {
+      const future = Math.floor(Date.now() / 1000) + 3600;
+      dynamo.on(GetCommand).resolves({
+        Item: {
+          userId: 'u_alice',
+          connections: {
+            c1: { connectedAt: '2026-11-22T10:00:00.000Z', expiresAt: future },
+            c2: { connectedAt: '2026-11-22T10:00:00.000Z', expiresAt: future },
+            stale: { connectedAt: '2026-11-22T10:00:00.000Z', expiresAt: 1 },
+          },
+        },
+      });
+      management
+        .on(DeleteConnectionCommand, { ConnectionId: 'c2' })
+        .rejects(new GoneException({ message: 'gone', $metadata: {} }));
       const token = await signAccessToken(keys.signing, settings, 'u_alice');
       const result = await handlers.logout(
         post('/auth/logout', undefined, { authorization: `Bearer ${token}` }),
       );
       expect(result.statusCode).toBe(200);
       expect(JSON.parse(result.body)).toEqual({ loggedOut: true });
-      expect(dynamo.calls()).toHaveLength(1);
+      expect(dynamo.calls()).toHaveLength(2);
+      expect(dynamo.calls()[0]?.args[0]).toBeInstanceOf(UpdateCommand);
+      expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+        TableName: 'presence-t',
+        Key: { userId: 'u_alice' },
+      });
+      expect(
+        management
+          .commandCalls(DeleteConnectionCommand)
+          .map((c) => c.args[0].input.ConnectionId)
+          .sort(),
+      ).toEqual(['c1', 'c2']);
       const { iat } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
       expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
         Key: { pk: 'u_alice' },
@@ -521,6 +614,7 @@ describe('/auth handlers over the AWS SDK', () => {
       const result = await handlers.logout(post('/auth/logout', '{}', { authorization: `Bearer ${token}` }));
       expect(result.statusCode).toBe(401);
       expect(result.headers['www-authenticate']).toBe('Bearer realm="parley"');
+      expect(management.calls()).toHaveLength(0);
     });
 
     it('answers 401 without a valid token and touches nothing', async () => {
