@@ -198,6 +198,7 @@ describe('HttpAuthApi with a test route list', () => {
     expect(environmentOf(logicalId(registerFn().function))).toEqual({
       POWERTOOLS_SERVICE_NAME: 'parley',
       LOG_LEVEL: 'INFO',
+      METRICS_STACK: 'Parley',
       USERS_TABLE: { Ref: usersTable },
       JWT_SECRET_ARN: { Ref: logicalId(stack.jwtSecret) },
       JWT_ISSUER: 'parley',
@@ -208,6 +209,7 @@ describe('HttpAuthApi with a test route list', () => {
     expect(environmentOf(logicalId(loginFn().function))).toEqual({
       POWERTOOLS_SERVICE_NAME: 'parley',
       LOG_LEVEL: 'INFO',
+      METRICS_STACK: 'Parley',
       USERS_TABLE: { Ref: usersTable },
     });
     const loginActions = statementsOf(logicalId(loginFn().role)).flatMap(actionsOf);
