@@ -5,8 +5,9 @@
  * deployed function gets (infra/constructs/monitoring.ts). Without it (the local stack, tests)
  * nothing is written unless a sink is set.
  *
- * It is this small on purpose, like the logger: Powertools Metrics would add its commons and
- * about 40 KB to every function for one counter call (docs/operations.md, "Business metrics").
+ * It is this small on purpose, like the logger: Powertools Metrics bundles to 15 KB minified (with
+ * its commons) against 0.5 KB here, and took 10-20 ms more to import in our measurement, for the
+ * one counter call Parley needs (docs/operations.md, "Business metrics").
  */
 
 /** The namespace of every business metric. */
