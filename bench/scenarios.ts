@@ -23,7 +23,7 @@ function finished(stack: LocalStack, route: string): InvocationRecord[] {
 
 async function send(from: Device, to: string, recipients: readonly Device[], text: string) {
   const events = recipients.map((d) =>
-    d.client.waitFor('message', (e) => e.message.content.text === text, 15_000),
+    d.client.waitFor('message', (e) => e.message.content?.text === text, 15_000),
   );
   const { message } = await from.client.request('sendMessage', { to, content: { text } });
   await Promise.all(events);
@@ -86,7 +86,7 @@ export async function measureMessageItem(
     stack.metrics.reset();
     const caption = 'bench image';
     const events = recipients.map((d) =>
-      d.client.waitFor('message', (e) => e.message.content.text === caption, 15_000),
+      d.client.waitFor('message', (e) => e.message.content?.text === caption, 15_000),
     );
     await sender.client.request('sendMessage', {
       to: b,

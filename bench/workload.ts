@@ -146,7 +146,7 @@ export async function sendMessages(population: Population, options: SendOptions)
     let firstEvent = Number.NaN;
     const events = recipients.map((d) =>
       d.client
-        .waitFor('message', (e) => e.message.content.text === text, timeoutMs)
+        .waitFor('message', (e) => e.message.content?.text === text, timeoutMs)
         .then(() => {
           if (Number.isNaN(firstEvent)) firstEvent = performance.now();
         }),

@@ -58,6 +58,12 @@ const lifecycleRoutes: readonly WebSocketRouteDefinition[] = [
   { routeKey: '$default', handler: 'default', permissions: {} },
 ];
 
+const groupChange: Permissions = { write: ['conversations', 'presence'], manageConnections: true };
+const messageChange: Permissions = {
+  write: ['messages', 'conversations', 'presence'],
+  manageConnections: true,
+};
+
 /**
  * One route per action of the protocol, keyed by the action: the compiler refuses an action
  * of `clientSchemas` (protocol/index.ts) without a route here, and a route without a schema.
@@ -65,15 +71,17 @@ const lifecycleRoutes: readonly WebSocketRouteDefinition[] = [
 export const actionRoutes = {
   sendMessage: {
     handler: 'send-message',
-    // Blocks come with the two presence items it reads anyway; it never reads relations.
-    permissions: { write: ['messages', 'presence'], manageConnections: true },
+    // Blocks come with the two presence items it reads anyway; it never reads relations. The
+    // conversation's head (the list's last message) and, for a group, its members.
+    permissions: { write: ['messages', 'conversations', 'presence'], manageConnections: true },
   },
-  getUnread: { handler: 'get-unread', permissions: { read: ['messages'] } },
+  // The caller's memberships and their heads, then the messages past each watermark.
+  getUnread: { handler: 'get-unread', permissions: { read: ['messages', 'conversations'] } },
   markRead: {
     handler: 'mark-read',
-    permissions: { write: ['messages', 'presence'], manageConnections: true },
+    permissions: { write: ['messages', 'conversations', 'presence'], manageConnections: true },
   },
-  getHistory: { handler: 'get-history', permissions: { read: ['messages'] } },
+  getHistory: { handler: 'get-history', permissions: { read: ['messages', 'conversations'] } },
   // Follows and blocks are copied onto presence items (getLastSeen and sendMessage read
   // only those); the other user's presence item also proves that they exist.
   block: { handler: 'block', permissions: { write: ['relations', 'presence'] } },
@@ -97,10 +105,31 @@ export const actionRoutes = {
     handler: 'leave-random',
     permissions: { write: ['random', 'presence'], manageConnections: true },
   },
-  // Reads the two presence items; writes only to forget a connection that answered 410.
-  typing: { handler: 'typing', permissions: { write: ['presence'], manageConnections: true } },
+  // Reads the two presence items (a group: its members first); writes only to forget a connection that answered 410.
+  typing: {
+    handler: 'typing',
+    permissions: { read: ['conversations'], write: ['presence'], manageConnections: true },
+  },
   // The username guard, then the account's public fields and presence item (blocks).
   findUser: { handler: 'find-user', permissions: { read: ['users', 'presence'] } },
+  getConversations: { handler: 'get-conversations', permissions: { read: ['conversations', 'messages'] } },
+  // Group changes: the group's items, the members' presence items (they exist; their devices).
+  createGroup: { handler: 'create-group', permissions: groupChange },
+  getGroup: { handler: 'get-group', permissions: { read: ['conversations'] } },
+  updateGroup: { handler: 'update-group', permissions: groupChange },
+  addMembers: { handler: 'add-members', permissions: groupChange },
+  removeMember: { handler: 'remove-member', permissions: groupChange },
+  leaveGroup: { handler: 'leave-group', permissions: groupChange },
+  setRole: { handler: 'set-role', permissions: groupChange },
+  // The message, the conversation's head (its preview) and members, the members' devices.
+  editMessage: { handler: 'edit-message', permissions: messageChange },
+  deleteMessage: { handler: 'delete-message', permissions: messageChange },
+  react: { handler: 'react', permissions: messageChange },
+  // Reads the message (and membership) or the user's presence item; writes the report.
+  report: {
+    handler: 'report',
+    permissions: { read: ['messages', 'presence'], write: ['conversations'] },
+  },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 
 /** Every WebSocket route: the life-cycle routes, then one per action, one-way where the protocol says so. */

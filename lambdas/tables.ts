@@ -15,6 +15,11 @@ export interface GlobalIndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * The attributes besides the keys that the index carries (projection `INCLUDE`); absent:
+   * every attribute (`ALL`). An update that changes none of them and no key costs no index write.
+   */
+  readonly include?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -29,7 +34,14 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'users' | 'presence' | 'messages' | 'relations' | 'stories' | 'random';
+export type TableId =
+  | 'users'
+  | 'presence'
+  | 'messages'
+  | 'conversations'
+  | 'relations'
+  | 'stories'
+  | 'random';
 
 export const tables = {
   /**
@@ -57,20 +69,37 @@ export const tables = {
     envVar: 'PRESENCE_TABLE',
     partitionKey: { name: 'userId', type: 'S' },
   },
-  /** Messages, the `unread` index and the `clientMessageId` guards: docs/data-model.md, "messages". */
+  /**
+   * Messages (pk = conversationId, sk = messageId) and the `clientMessageId` guards
+   * (pk = `dedupe#…`, sk = `-`, expiring): docs/data-model.md, "messages".
+   */
   messages: {
     id: 'messages',
     envVar: 'MESSAGES_TABLE',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
+    ttlAttribute: 'expiresAt',
+  },
+  /**
+   * Conversations (pk = conversationId): sk = `head`, what the conversation list shows (kind,
+   * last message, a group's title, owner and member count), and sk = `m#{userId}`, one item per
+   * member (role, joinedAt, the read watermark `readUpTo`). The `byMember` index lists a user's
+   * conversations (pk = `memberId`). Also the reports for moderators (pk = `reports#{day}`).
+   * docs/data-model.md, "conversations".
+   */
+  conversations: {
+    id: 'conversations',
+    envVar: 'CONVERSATIONS_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
     globalIndexes: [
       {
-        indexName: 'unread',
-        partitionKey: { name: 'unreadFor', type: 'S' },
-        sortKey: { name: 'sk', type: 'S' },
+        indexName: 'byMember',
+        partitionKey: { name: 'memberId', type: 'S' },
+        sortKey: { name: 'pk', type: 'S' },
+        include: ['readUpTo', 'joinedAt'],
       },
     ],
-    ttlAttribute: 'expiresAt',
   },
   /** Directed relations between users: pk = userId, sk = `block#{otherId}` or `follow#{otherId}`. */
   relations: {

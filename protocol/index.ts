@@ -12,13 +12,18 @@
 import * as z from 'zod/mini';
 import { maxCharacters, personName, username } from './account-fields.ts';
 import {
+  CONVERSATION_ID_PATTERN,
   LAST_SEEN_VISIBILITY,
   type LastSeenVisibility,
   MAX_BIOGRAPHY_CHARACTERS,
   MAX_CAPTION_CHARACTERS,
+  MAX_CONVERSATIONS_PAGE_SIZE,
   MAX_FOLLOWING_PAGE_SIZE,
+  MAX_GROUP_MEMBERS,
+  MAX_GROUP_TITLE_CHARACTERS,
   MAX_LAST_SEEN_IDS,
   MAX_PAGE_SIZE,
+  MAX_REPORT_REASON_CHARACTERS,
   MESSAGE_ID_PATTERN,
   STORY_ID_PATTERN,
   USER_ID_PATTERN,
@@ -31,6 +36,60 @@ const userId = () =>
   z.string().check(z.regex(USER_ID_PATTERN, 'must be a user id (1-128 letters, digits or ._@:+-)'));
 
 const messageId = () => z.string().check(z.regex(MESSAGE_ID_PATTERN, 'must be a message id'));
+
+const conversationId = () =>
+  z
+    .string()
+    .check(
+      z.regex(CONVERSATION_ID_PATTERN, 'must be a conversation id (a group id, or two user ids joined by #)'),
+    );
+
+/** Exactly one of two keys (e.g. `to` or `conversationId`). */
+const exactlyOne = <T extends Record<string, unknown>>(a: keyof T & string, b: keyof T & string) =>
+  z.refine<T>((input) => (input[a] === undefined) !== (input[b] === undefined), {
+    error: `needs exactly one of ${a} and ${b}`,
+  });
+
+/** Zero-width characters and bidirectional controls: they let a title pass for something else. */
+const INVISIBLE_OR_BIDI = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
+
+/** A group's title: 1-100 characters, no control, zero-width or bidirectional-control characters. */
+const groupTitle = () =>
+  z.string().check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    maxCharacters(MAX_GROUP_TITLE_CHARACTERS),
+    z.regex(/^\P{Cc}*$/u, 'must not contain control characters'),
+    z.refine((value) => !INVISIBLE_OR_BIDI.test(value), {
+      error: 'must not contain zero-width or bidirectional control characters',
+    }),
+  );
+
+/** A group photo: a URL (https, or a data URL of an image), at most 2,048 characters. */
+const groupPhoto = () =>
+  z
+    .string()
+    .check(
+      z.maxLength(2048, 'must be at most 2048 characters'),
+      z.regex(/^(https:\/\/|data:image\/)/, 'must be an https URL or a data:image URL'),
+    );
+
+/** Distinct user ids, at least `min`, at most `max`. */
+const userIds = (min: number, max: number) =>
+  z.array(userId()).check(
+    z.minLength(min, `must name at least ${min} user${min === 1 ? '' : 's'}`),
+    z.maxLength(max, `must name at most ${max} users`),
+    z.refine((ids) => new Set(ids).size === ids.length, { error: 'must not name a user twice' }),
+  );
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+const EMOJI_START = /^(\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|[#*0-9]\uFE0F?\u20E3)/u;
+
+/** One emoji: one grapheme cluster that is a pictograph, a flag or a keycap. */
+export function isOneEmoji(value: string): boolean {
+  if (value.length === 0 || value.length > 32) return false;
+  return [...graphemes.segment(value)].length === 1 && EMOJI_START.test(value);
+}
 
 const storyId = () => z.string().check(z.regex(STORY_ID_PATTERN, 'must be a story id'));
 
@@ -83,22 +142,33 @@ const updateProfileInput = () =>
 
 export const clientSchemas = lazyRecord({
   sendMessage: () =>
-    z.strictObject({
-      to: userId(),
-      replyTo: z.optional(messageId()),
-      content: messageContent(),
-      clientMessageId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-    }),
+    z
+      .strictObject({
+        to: z.optional(userId()),
+        conversationId: z.optional(conversationId()),
+        replyTo: z.optional(messageId()),
+        content: messageContent(),
+        clientMessageId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      })
+      .check(exactlyOne('to', 'conversationId')),
   getUnread: () =>
     z.strictObject({ limit: z.optional(pageLimit(MAX_PAGE_SIZE)), cursor: z.optional(messageId()) }),
   markRead: () =>
-    z.strictObject({ messageIds: z.array(messageId()).check(z.minLength(1), z.maxLength(MAX_PAGE_SIZE)) }),
+    z.union([
+      z.strictObject({
+        messageIds: z.array(messageId()).check(z.minLength(1), z.maxLength(MAX_PAGE_SIZE)),
+      }),
+      z.strictObject({ conversationId: conversationId(), upTo: messageId() }),
+    ]),
   getHistory: () =>
-    z.strictObject({
-      with: userId(),
-      before: z.optional(messageId()),
-      limit: z.optional(pageLimit(MAX_PAGE_SIZE)),
-    }),
+    z
+      .strictObject({
+        with: z.optional(userId()),
+        conversationId: z.optional(conversationId()),
+        before: z.optional(messageId()),
+        limit: z.optional(pageLimit(MAX_PAGE_SIZE)),
+      })
+      .check(exactlyOne('with', 'conversationId')),
   block: () => z.strictObject({ userId: userId() }),
   unblock: () => z.strictObject({ userId: userId() }),
   ping: () => z.strictObject({}),
@@ -119,7 +189,10 @@ export const clientSchemas = lazyRecord({
   deleteStory: () => z.strictObject({ storyId: storyId() }),
   joinRandom: () => z.strictObject({}),
   leaveRandom: () => z.strictObject({}),
-  typing: () => z.strictObject({ to: userId() }),
+  typing: () =>
+    z
+      .strictObject({ to: z.optional(userId()), conversationId: z.optional(conversationId()) })
+      .check(exactlyOne('to', 'conversationId')),
   // Any spelling: compared lowercased with the stored usernames, which are lowercase.
   findUser: () =>
     z.strictObject({
@@ -127,6 +200,69 @@ export const clientSchemas = lazyRecord({
         .string()
         .check(z.trim(), z.toLowerCase(), z.minLength(1, 'must not be empty'), z.maxLength(32)),
     }),
+  getConversations: () =>
+    z.strictObject({
+      limit: z.optional(pageLimit(MAX_CONVERSATIONS_PAGE_SIZE)),
+      cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+    }),
+  createGroup: () =>
+    z.strictObject({
+      title: groupTitle(),
+      memberIds: userIds(1, MAX_GROUP_MEMBERS - 1),
+      photo: z.optional(groupPhoto()),
+    }),
+  getGroup: () =>
+    z.strictObject({
+      conversationId: conversationId(),
+      cursor: z.optional(userId()),
+    }),
+  updateGroup: () =>
+    z
+      .strictObject({
+        conversationId: conversationId(),
+        title: z.optional(groupTitle()),
+        photo: z.optional(z.nullable(groupPhoto())),
+      })
+      .check(
+        z.refine((input) => input.title !== undefined || input.photo !== undefined, {
+          error: 'needs a title or a photo (null removes the photo)',
+        }),
+      ),
+  addMembers: () =>
+    z.strictObject({ conversationId: conversationId(), userIds: userIds(1, MAX_GROUP_MEMBERS - 1) }),
+  removeMember: () => z.strictObject({ conversationId: conversationId(), userId: userId() }),
+  leaveGroup: () => z.strictObject({ conversationId: conversationId() }),
+  setRole: () =>
+    z.strictObject({
+      conversationId: conversationId(),
+      userId: userId(),
+      role: z.enum(['admin', 'member']),
+    }),
+  editMessage: () => z.strictObject({ messageId: messageId(), content: messageContent() }),
+  deleteMessage: () => z.strictObject({ messageId: messageId() }),
+  react: () =>
+    z.strictObject({
+      messageId: messageId(),
+      emoji: z.nullable(
+        z
+          .string()
+          .check(z.refine(isOneEmoji, { error: 'must be exactly one emoji (or null to remove yours)' })),
+      ),
+    }),
+  report: () =>
+    z
+      .strictObject({
+        userId: z.optional(userId()),
+        messageId: z.optional(messageId()),
+        reason: z
+          .string()
+          .check(z.trim(), z.minLength(1, 'must not be empty'), maxCharacters(MAX_REPORT_REASON_CHARACTERS)),
+      })
+      .check(
+        z.refine((input) => input.userId !== undefined || input.messageId !== undefined, {
+          error: 'needs a userId, a messageId, or both',
+        }),
+      ),
 });
 
 export type ClientAction = keyof typeof clientSchemas;
@@ -152,16 +288,71 @@ export interface MessageContentValue {
   image?: string;
 }
 
-/** A stored message as clients see it. */
+/**
+ * A stored message as clients see it. A direct message has `to`; a group message has not.
+ * A deleted message keeps only its ids, sender and time, with `deleted: true`.
+ */
 export interface Message {
   messageId: string;
   conversationId: string;
   from: string;
-  to: string;
+  to?: string;
   replyTo?: string;
-  content: MessageContentValue;
+  /** Absent on a deleted message. */
+  content?: MessageContentValue;
   sentAt: string;
+  /** Direct messages marked read one by one (`markRead {messageIds}`). */
   readAt?: string;
+  editedAt?: string;
+  deleted?: true;
+  /** Each emoji with the users who reacted with it. */
+  reactions?: Record<string, string[]>;
+}
+
+export type ConversationKind = 'direct' | 'group';
+export type MemberRole = 'owner' | 'admin' | 'member';
+
+/** A conversation's last message, as the conversation list shows it. */
+export interface LastMessage {
+  messageId: string;
+  from: string;
+  /** The first characters of the text, `📷 Photo` for an image, empty for a deleted message. */
+  preview: string;
+  sentAt: string;
+}
+
+/** One entry of the caller's conversation list. */
+export interface ConversationSummary {
+  conversationId: string;
+  kind: ConversationKind;
+  /** Direct conversations: the other user (the caller, for notes to self). */
+  peerId?: string;
+  /** Groups: */
+  title?: string;
+  photo?: string;
+  memberCount?: number;
+  lastMessage?: LastMessage;
+  /** The caller's unread messages in it (counted up to 100). */
+  unreadCount: number;
+  /** The last activity: the last message, or when the caller joined. */
+  updatedAt: string;
+}
+
+/** A group as its members see it. */
+export interface GroupInfo {
+  conversationId: string;
+  kind: 'group';
+  title: string;
+  photo?: string;
+  ownerId: string;
+  memberCount: number;
+  createdAt: string;
+}
+
+export interface GroupMember {
+  userId: string;
+  role: MemberRole;
+  joinedAt: string;
 }
 
 export interface Page<T> {
@@ -243,19 +434,63 @@ export interface ServerReplies {
   /** Never sent: `typing` is one-way. */
   typing: Record<string, never>;
   findUser: { user: FoundUser };
+  getConversations: { conversations: ConversationSummary[]; nextCursor?: string };
+  createGroup: { conversation: GroupInfo };
+  getGroup: { conversation: GroupInfo; members: GroupMember[]; nextCursor?: string };
+  updateGroup: { conversation: GroupInfo };
+  addMembers: { added: string[] };
+  removeMember: Record<string, never>;
+  leaveGroup: Record<string, never>;
+  setRole: Record<string, never>;
+  editMessage: { message: Message };
+  deleteMessage: Record<string, never>;
+  react: Record<string, never>;
+  report: { reportId: string };
 }
 
 /** Pushed events (server → client, through the Management API). */
 export interface ServerEvents {
   message: { message: Message };
-  messagesRead: { by: string; messageIds: string[]; readAt: string };
+  /** `messageIds` for `markRead {messageIds}`, `upTo` for `markRead {conversationId, upTo}`. */
+  messagesRead: { by: string; conversationId?: string; upTo?: string; messageIds?: string[]; readAt: string };
   /** To every device of both users when `joinRandom` pairs them. */
   randomMatched: { partnerId: string };
   /** To every device of the partner (and the leaver's other devices) when a random chat ends. */
   randomEnded: { partnerId: string };
   /** To the other member's devices while a user types in a conversation with them. */
   typing: { conversationId: string; userId: string };
+  /** To a group's new members (and the creator's other devices). */
+  conversationAdded: { conversation: GroupInfo };
+  conversationUpdated: { conversation: GroupInfo };
+  /** To a member who was removed (and a leaver's other devices). */
+  conversationRemoved: { conversationId: string };
+  membersChanged: {
+    conversationId: string;
+    added?: string[];
+    removed?: string[];
+    roles?: { userId: string; role: MemberRole }[];
+  };
+  messageEdited: { message: Message };
+  messageDeleted: { conversationId: string; messageId: string };
+  /** `emoji` null: the user took their reaction back. */
+  reaction: { conversationId: string; messageId: string; userId: string; emoji: string | null };
 }
+
+/** Every event name, for documents and tests that list them. */
+export const SERVER_EVENT_NAMES = [
+  'message',
+  'messagesRead',
+  'randomMatched',
+  'randomEnded',
+  'typing',
+  'conversationAdded',
+  'conversationUpdated',
+  'conversationRemoved',
+  'membersChanged',
+  'messageEdited',
+  'messageDeleted',
+  'reaction',
+] as const satisfies readonly (keyof ServerEvents)[];
 
 export type ServerEventName = keyof ServerEvents;
 

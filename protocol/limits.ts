@@ -8,8 +8,23 @@
 /** User ids come from the JWT `sub`; they are opaque but must be safe to use inside keys. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9._@:+-]{1,128}$/;
 
-/** A message id: a 26-character ULID (time-sortable), a dot, and the sender's user id. */
-export const MESSAGE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}\.[A-Za-z0-9._@:+-]{1,128}$/;
+/** A ULID: 26 characters of Crockford's base32, time-sortable (48 bits of milliseconds, 80 random). */
+export const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A group conversation's id: `g~` and a ULID. No user id contains `~`, and no direct conversation id starts with `g~`. */
+export const GROUP_ID_PATTERN = /^g~[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A conversation id: a group's, or a direct conversation's (two user ids, sorted, joined by `#`). */
+export const CONVERSATION_ID_PATTERN =
+  /^(g~[0-9A-HJKMNP-TV-Z]{26}|[A-Za-z0-9._@:+-]{1,128}#[A-Za-z0-9._@:+-]{1,128})$/;
+
+/**
+ * A message id: a ULID (time-sortable), a dot, the sender's user id, and (`~`) the conversation
+ * it belongs to from the sender's side: the addressee of a direct message, or the group's id.
+ * Ids stored before conversations existed have no `~` part (a direct message to the reader).
+ */
+export const MESSAGE_ID_PATTERN =
+  /^[0-9A-HJKMNP-TV-Z]{26}\.[A-Za-z0-9._@:+-]{1,128}(~(g~[0-9A-HJKMNP-TV-Z]{26}|[A-Za-z0-9._@:+-]{1,128}))?$/;
 
 /** A story id: a 26-character ULID (time-sortable). */
 export const STORY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -19,6 +34,17 @@ export const MAX_IMAGE_BYTES = 64 * 1024;
 export const MAX_PAGE_SIZE = 100;
 
 export const MAX_LAST_SEEN_IDS = 100;
+
+/** A group has at most this many members, its owner included. */
+export const MAX_GROUP_MEMBERS = 1000;
+export const MAX_GROUP_TITLE_CHARACTERS = 100;
+/** `getConversations`: page size 1-100, 50 by default. */
+export const MAX_CONVERSATIONS_PAGE_SIZE = 100;
+/** `getGroup`: members per page. */
+export const GROUP_MEMBERS_PAGE_SIZE = 500;
+export const MAX_REPORT_REASON_CHARACTERS = 500;
+/** A conversation list entry's `lastMessage.preview`: the first characters of the text. */
+export const PREVIEW_CHARACTERS = 100;
 /** A page of `getFollowing`: 500 entries stay far below API Gateway's 128 KB message limit. */
 export const MAX_FOLLOWING_PAGE_SIZE = 500;
 export const MAX_BIOGRAPHY_CHARACTERS = 500;

@@ -62,7 +62,9 @@ export class Storage extends Construct {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: index.sortKey === undefined ? undefined : attribute(index.sortKey),
-        projectionType: ProjectionType.ALL,
+        ...(index.include === undefined
+          ? { projectionType: ProjectionType.ALL }
+          : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }),
       });
     }
     return table;

@@ -329,7 +329,10 @@ export async function createTables(
         const indexes: GlobalSecondaryIndex[] | undefined = table.globalIndexes?.map((index) => ({
           IndexName: index.indexName,
           KeySchema: keySchema(index.partitionKey, index.sortKey),
-          Projection: { ProjectionType: 'ALL' },
+          Projection:
+            index.include === undefined
+              ? { ProjectionType: 'ALL' }
+              : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
         }));
         try {
           await client.send(

@@ -5,7 +5,7 @@
  * does a block stand between us, where are we both connected".
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRef, Delivery, DeliveryTargets } from '../domain/ports.ts';
+import type { ConnectionRef, Delivery, DeliveryTargets, Reach } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { batchGetAll } from './dynamo.ts';
 import { liveConnectionsOf, type PresenceItem, PresenceItems, presenceProjections } from './presence-item.ts';
@@ -34,6 +34,14 @@ export class DynamoDeliveryTargets implements DeliveryTargets {
     return items.flatMap((item) => liveConnectionsOf(item, now));
   }
 
+  async reach(userIds: readonly string[], now: Date): Promise<Reach> {
+    const items = await this.read(userIds, presenceProjections.connections);
+    return {
+      found: new Set(items.map((item) => item.userId)),
+      connections: items.flatMap((item) => liveConnectionsOf(item, now)),
+    };
+  }
+
   async forget(connection: ConnectionRef): Promise<void> {
     await this.client
       .send(
@@ -54,11 +62,18 @@ export class DynamoDeliveryTargets implements DeliveryTargets {
     projection: (typeof presenceProjections)[keyof typeof presenceProjections],
   ): Promise<PresenceItem[]> {
     const unique = [...new Set(userIds)];
-    if (unique.length === 0) return [];
     const table = this.presence.table;
-    const found = await batchGetAll(this.client, {
-      [table]: { Keys: unique.map((userId) => ({ userId })), ...projection },
-    });
-    return (found[table] ?? []) as unknown as PresenceItem[];
+    // BatchGetItem takes at most 100 keys: one request per 100 users, in parallel.
+    const pages = await Promise.all(
+      Array.from({ length: Math.ceil(unique.length / 100) }, (_, page) =>
+        batchGetAll(this.client, {
+          [table]: {
+            Keys: unique.slice(page * 100, page * 100 + 100).map((userId) => ({ userId })),
+            ...projection,
+          },
+        }),
+      ),
+    );
+    return pages.flatMap((found) => (found[table] ?? []) as unknown as PresenceItem[]);
   }
 }

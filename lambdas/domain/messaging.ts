@@ -6,9 +6,21 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors
 import { countMetrics } from '../shared/metrics.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkContent } from './content.ts';
-import { addresseeOf, conversationOfMessage, directConversation, newMessageId } from './conversations.ts';
+import { lastMessageOf, noSuchConversation, openConversation, openRef } from './conversation-access.ts';
+import {
+  addresseeOf,
+  type ConversationRef,
+  conversationOfMessage,
+  type DirectConversation,
+  directConversation,
+  type GroupRef,
+  isDirectMember,
+  newMessageId,
+  parseConversationId,
+  usableClientUlid,
+} from './conversations.ts';
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
-import type { MessageStore } from './ports.ts';
+import type { ConversationStore, MessageStore } from './ports.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 /**
@@ -35,84 +47,176 @@ export function withinReplyBudget(page: Page<Message>): Page<Message> {
 
 export interface MessagingDeps extends PushDeps {
   readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
 }
 
+/**
+ * Stores a message in a direct conversation (`to`, or its `conversationId`) or a group, and
+ * pushes it to every device of every other member and the sender's other devices.
+ */
 export async function sendMessage(
   deps: MessagingDeps,
   input: ClientToServer['sendMessage'],
   caller: ConnectedUser,
 ): Promise<ServerReplies['sendMessage']> {
   checkContent(input.content);
-  const { userId: from, now } = caller;
-  const conversation = directConversation(from, input.to);
-  const { conversationId } = conversation;
-  const [delivery, replyToFound] = await Promise.all([
-    deps.targets.between(from, input.to, now),
-    input.replyTo === undefined || deps.messages.exists({ conversationId, messageId: input.replyTo }),
-  ]);
-  if (!delivery.recipientExists) throw new NotFoundError(`There is no user "${input.to}"`);
-  if (delivery.blocked) throw new ForbiddenError('You cannot message this user');
-  if (!replyToFound) throw new BadRequestError('replyTo must name a message of this conversation');
+  const { userId: from } = caller;
+  const ref =
+    input.to !== undefined
+      ? directConversation(from, input.to)
+      : parseConversationId(input.conversationId ?? '');
+  if (ref === undefined) throw noSuchConversation(input.conversationId ?? '');
+  return ref.kind === 'direct' ? sendDirect(deps, input, caller, ref) : sendToGroup(deps, input, caller, ref);
+}
 
-  const message: Message = {
-    messageId: newMessageId(from, now),
-    conversationId,
+function newMessage(
+  input: ClientToServer['sendMessage'],
+  caller: ConnectedUser,
+  ref: ConversationRef,
+  to: string | undefined,
+): Message {
+  const { userId: from, now } = caller;
+  return {
+    messageId: newMessageId(from, ref, now, usableClientUlid(input.clientMessageId, now)),
+    conversationId: ref.conversationId,
     from,
-    to: addresseeOf(conversation, from),
+    ...(to === undefined ? {} : { to }),
     replyTo: input.replyTo,
     content: input.content,
     sentAt: now.toISOString(),
   };
-  const saved = await deps.messages.save(message, input.clientMessageId);
+}
+
+/** 3 requests: one BatchGetItem (both presence items, the head, a `replyTo`), the message, the head. */
+async function sendDirect(
+  deps: MessagingDeps,
+  input: ClientToServer['sendMessage'],
+  caller: ConnectedUser,
+  ref: DirectConversation,
+): Promise<ServerReplies['sendMessage']> {
+  const { userId: from, now } = caller;
+  if (!isDirectMember(ref, from)) throw noSuchConversation(ref.conversationId);
+  const to = addresseeOf(ref, from);
+  const view = await deps.conversations.directView(from, to, now, input.replyTo);
+  if (!view.delivery.recipientExists) throw new NotFoundError(`There is no user "${to}"`);
+  if (view.delivery.blocked) throw new ForbiddenError('You cannot message this user');
+  if (!view.replyToFound) throw new BadRequestError('replyTo must name a message of this conversation');
+
+  const saved = await deps.messages.save(newMessage(input, caller, ref, to), input.clientMessageId);
   if (saved.created) countMetrics({ MessagesSent: 1 });
-  // Pushed whenever acknowledged, created or not: an earlier try may have stored it and died
-  // before pushing, so a retry pushes again (clients dedupe by messageId; docs/architecture.md).
-  // Every device of the recipient and the sender's other devices; the sending device has the reply.
-  await pushEvent(deps, exceptCaller(delivery.connections, caller.connectionId), {
-    event: 'message',
-    data: { message: saved.message },
-  });
+  const last = lastMessageOf(saved.message);
+  await Promise.all([
+    view.started
+      ? deps.conversations.recordLastMessage(ref.conversationId, last)
+      : deps.conversations.startDirect(ref.conversationId, ref.members, last).then(async (began) => {
+          if (!began) await deps.conversations.recordLastMessage(ref.conversationId, last);
+        }),
+    // Pushed whenever acknowledged, created or not: an earlier try may have stored it and died
+    // before pushing, so a retry pushes again (clients dedupe by messageId; docs/architecture.md).
+    // Every device of the recipient and the sender's other devices; the sending device has the reply.
+    pushEvent(deps, exceptCaller(view.delivery.connections, caller.connectionId), {
+      event: 'message',
+      data: { message: saved.message },
+    }),
+  ]);
   return { message: saved.message };
 }
 
-export async function getUnread(
-  deps: Pick<MessagingDeps, 'messages'>,
-  input: ClientToServer['getUnread'],
+/**
+ * 3 requests however large the group (its members in one Query, the message, the head), plus
+ * one presence read per 100 members to find their devices; never a write per member.
+ */
+async function sendToGroup(
+  deps: MessagingDeps,
+  input: ClientToServer['sendMessage'],
   caller: ConnectedUser,
-): Promise<ServerReplies['getUnread']> {
-  return withinReplyBudget(
-    await deps.messages.unread(caller.userId, input.limit ?? DEFAULT_PAGE_SIZE, input.cursor),
-  );
+  ref: GroupRef,
+): Promise<ServerReplies['sendMessage']> {
+  const { conversationId } = ref;
+  const [open, replyToFound] = await Promise.all([
+    openRef(deps, ref, caller.userId),
+    input.replyTo === undefined || deps.messages.exists({ conversationId, messageId: input.replyTo }),
+  ]);
+  if (!replyToFound) throw new BadRequestError('replyTo must name a message of this conversation');
+  const [saved, connections] = await Promise.all([
+    deps.messages.save(newMessage(input, caller, ref, undefined), input.clientMessageId),
+    deps.targets.of(open.memberIds, caller.now),
+  ]);
+  if (saved.created) countMetrics({ MessagesSent: 1 });
+  await Promise.all([
+    deps.conversations.recordLastMessage(conversationId, lastMessageOf(saved.message)),
+    pushEvent(deps, exceptCaller(connections, caller.connectionId), {
+      event: 'message',
+      data: { message: saved.message },
+    }),
+  ]);
+  return { message: saved.message };
 }
 
 export async function getHistory(
-  deps: Pick<MessagingDeps, 'messages'>,
+  deps: Pick<MessagingDeps, 'messages' | 'conversations'>,
   input: ClientToServer['getHistory'],
   caller: ConnectedUser,
 ): Promise<ServerReplies['getHistory']> {
-  const page = await deps.messages.history(
-    directConversation(caller.userId, input.with).conversationId,
-    input.limit ?? DEFAULT_PAGE_SIZE,
-    input.before,
-  );
+  const conversationId =
+    input.with !== undefined
+      ? directConversation(caller.userId, input.with).conversationId
+      : (await openConversation(deps, input.conversationId ?? '', caller.userId)).ref.conversationId;
+  const page = await deps.messages.history(conversationId, input.limit ?? DEFAULT_PAGE_SIZE, input.before);
   return withinReplyBudget(page);
 }
 
 /**
- * Marks messages sent to the caller read. Ids of messages that are not to the caller, do not
- * exist or are already read are ignored (idempotent). Each sender whose messages this call
- * marked gets one `messagesRead` event on every device.
+ * `{messageIds}`: marks direct messages sent to the caller read, one by one (ids of messages
+ * that are not to the caller, do not exist or are read already are ignored); each sender gets
+ * one `messagesRead`. `{conversationId, upTo}`: moves the caller's read watermark, whatever
+ * the number of messages it covers, and tells the other members (and the caller's other devices).
  */
 export async function markRead(
   deps: MessagingDeps,
   input: ClientToServer['markRead'],
   caller: ConnectedUser,
 ): Promise<ServerReplies['markRead']> {
+  return 'messageIds' in input
+    ? markEachRead(deps, input.messageIds, caller)
+    : markReadUpTo(deps, input, caller);
+}
+
+async function markReadUpTo(
+  deps: MessagingDeps,
+  input: { conversationId: string; upTo: string },
+  caller: ConnectedUser,
+): Promise<ServerReplies['markRead']> {
   const { userId, now } = caller;
-  const keys = [...new Set(input.messageIds)].slice(0, MAX_PAGE_SIZE).map((messageId) => ({
-    conversationId: conversationOfMessage(userId, messageId).conversationId,
-    messageId,
-  }));
+  const ref = parseConversationId(input.conversationId);
+  if (ref === undefined) throw noSuchConversation(input.conversationId);
+  if (conversationOfMessage(userId, input.upTo).conversationId !== ref.conversationId) {
+    throw new BadRequestError('upTo must name a message of this conversation');
+  }
+  // A direct conversation's members are in its id; a group's are read (it also proves membership).
+  const open = await openRef(deps, ref, userId);
+  const moved = await deps.conversations.markReadUpTo(ref.conversationId, userId, input.upTo);
+  if (moved) {
+    const connections = await deps.targets.of(open.memberIds, now);
+    await pushEvent(deps, exceptCaller(connections, caller.connectionId), {
+      event: 'messagesRead',
+      data: { by: userId, conversationId: ref.conversationId, upTo: input.upTo, readAt: now.toISOString() },
+    });
+  }
+  return { read: moved ? 1 : 0 };
+}
+
+async function markEachRead(
+  deps: MessagingDeps,
+  messageIds: readonly string[],
+  caller: ConnectedUser,
+): Promise<ServerReplies['markRead']> {
+  const { userId, now } = caller;
+  const keys = [...new Set(messageIds)].slice(0, MAX_PAGE_SIZE).flatMap((messageId) => {
+    const ref = conversationOfMessage(userId, messageId);
+    // Only direct messages are read one by one; a group's are read by watermark.
+    return ref.kind === 'direct' ? [{ conversationId: ref.conversationId, messageId }] : [];
+  });
   const marked = await deps.messages.markRead(userId, keys, now);
   const bySender = new Map<string, Message[]>();
   for (const message of marked) bySender.set(message.from, [...(bySender.get(message.from) ?? []), message]);
@@ -125,7 +229,12 @@ export async function markRead(
           connections.filter((c) => c.userId === sender),
           {
             event: 'messagesRead',
-            data: { by: userId, messageIds: messages.map((m) => m.messageId), readAt: now.toISOString() },
+            data: {
+              by: userId,
+              conversationId: directConversation(userId, sender).conversationId,
+              messageIds: messages.map((m) => m.messageId),
+              readAt: now.toISOString(),
+            },
           },
         ),
       ),

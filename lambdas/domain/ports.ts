@@ -2,7 +2,15 @@
  * The ports the use cases need. Adapters in lambdas/adapters/ implement them over DynamoDB
  * and the Management API; unit tests implement them with in-memory fakes.
  */
-import type { Message, Page, ServerEvent } from '../../protocol/index.ts';
+import type {
+  ConversationKind,
+  LastMessage,
+  MemberRole,
+  Message,
+  MessageContentValue,
+  Page,
+  ServerEvent,
+} from '../../protocol/index.ts';
 
 /** Where a message is stored. */
 export interface MessageKey {
@@ -38,12 +46,20 @@ export interface Delivery {
   readonly connections: readonly ConnectionRef[];
 }
 
+/** What `DeliveryTargets.reach` found. */
+export interface Reach {
+  readonly found: ReadonlySet<string>;
+  readonly connections: readonly ConnectionRef[];
+}
+
 /** Who may be pushed to, and on which connections: the one port every route that pushes asks. */
 export interface DeliveryTargets {
   /** What `from` sending to `to` must know, in one read. */
   between(from: string, to: string, now: Date): Promise<Delivery>;
-  /** The unexpired connections of these users (at most 100), in one read. */
+  /** The unexpired connections of these users: one read per 100 users. */
   of(userIds: readonly string[], now: Date): Promise<ConnectionRef[]>;
+  /** Which of these users exist (have an account), and their unexpired connections: one read per 100 users. */
+  reach(userIds: readonly string[], now: Date): Promise<Reach>;
   /** Forgets a connection that API Gateway says is gone (410). */
   forget(connection: ConnectionRef): Promise<void>;
 }
@@ -61,14 +77,141 @@ export interface SaveResult {
 export interface MessageStore {
   /** Whether the message is stored. */
   exists(key: MessageKey): Promise<boolean>;
-  /** Stores a message; with a `clientMessageId`, at most once per sender and id. */
+  /**
+   * Stores a message once. A message whose id is a client's ULID is its own guard; otherwise,
+   * with a `clientMessageId`, a guard item makes it at most once per sender, conversation and id.
+   */
   save(message: Message, clientMessageId?: string): Promise<SaveResult>;
-  /** Unread messages of `userId`, oldest first, after the cursor. */
-  unread(userId: string, limit: number, after?: string): Promise<Page<Message>>;
+  /** A stored message, or undefined. */
+  get(key: MessageKey): Promise<Message | undefined>;
+  /**
+   * The messages of a conversation after `after` that are unread for `userId` (not theirs,
+   * not read one by one, not deleted), oldest first; `hasMore` when the page stopped early,
+   * `lastEvaluated` the id it stopped at (filtered messages count towards `limit`).
+   */
+  unreadIn(
+    conversationId: string,
+    userId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ messages: Message[]; hasMore: boolean; lastEvaluated?: string }>;
+  /** How many such messages there are, counting at most `max`. */
+  countUnread(conversationId: string, userId: string, after: string | undefined, max: number): Promise<number>;
   /** Messages of a conversation, newest first, before the cursor. */
   history(conversationId: string, limit: number, before?: string): Promise<Page<Message>>;
-  /** Marks messages to `userId` read; returns only those this call marked. */
+  /** Marks direct messages to `userId` read one by one; returns only those this call marked. */
   markRead(userId: string, messages: readonly MessageKey[], readAt: Date): Promise<Message[]>;
+  /** Replaces the content of the sender's message (not deleted); undefined when there is none such. */
+  edit(key: MessageKey, from: string, content: MessageContentValue, editedAt: Date): Promise<Message | undefined>;
+  /**
+   * Leaves a tombstone without content; `from` undefined: whoever sent it (a group's admin).
+   * False when there is no such message (or it is deleted already).
+   */
+  delete(key: MessageKey, from: string | undefined): Promise<boolean>;
+  /** Sets (or with `emoji` null removes) the user's reaction; false when the message is absent or deleted. */
+  react(key: MessageKey, userId: string, emoji: string | null): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations: heads, members, read watermarks (adapters/conversation-store.ts; docs/data-model.md).
+// ---------------------------------------------------------------------------------------------
+
+/** What the conversation list shows of a conversation: its `head` item. */
+export interface ConversationHead {
+  readonly conversationId: string;
+  readonly kind: ConversationKind;
+  readonly createdAt: string;
+  /** The last message's time, or when the conversation began. */
+  readonly updatedAt: string;
+  readonly lastMessage?: LastMessage;
+  /** Groups only: */
+  readonly title?: string;
+  readonly photo?: string;
+  readonly ownerId?: string;
+  readonly memberCount?: number;
+}
+
+/** One member of a conversation (both users of a direct one have a member item too). */
+export interface MemberRecord {
+  readonly userId: string;
+  readonly role: MemberRole;
+  readonly joinedAt: string;
+  /** Everything up to this message id is read (absent: nothing yet). */
+  readonly readUpTo?: string;
+}
+
+/** A group as one consistent read sees it. */
+export interface GroupState {
+  readonly head: ConversationHead;
+  readonly members: readonly MemberRecord[];
+}
+
+/** A user's membership, as the `byMember` index lists it. */
+export interface Membership {
+  readonly conversationId: string;
+  readonly joinedAt: string;
+  readonly readUpTo?: string;
+}
+
+/** What a direct send must know, read in one BatchGetItem. */
+export interface DirectView {
+  readonly delivery: Delivery;
+  /** The conversation's head exists (it has had a message). */
+  readonly started: boolean;
+  /** The message `replyTo` names is in this conversation (true when there is no `replyTo`). */
+  readonly replyToFound: boolean;
+}
+
+export interface Report {
+  readonly reportId: string;
+  readonly reporterId: string;
+  readonly userId?: string;
+  readonly messageId?: string;
+  readonly conversationId?: string;
+  readonly reason: string;
+  readonly createdAt: string;
+}
+
+export interface ConversationStore {
+  /** Both presence items, the conversation's head and the replied-to message: one BatchGetItem. */
+  directView(from: string, to: string, now: Date, replyTo?: string): Promise<DirectView>;
+  /** The group's head and every member, in one consistent Query; undefined when there is no such group. */
+  group(conversationId: string): Promise<GroupState | undefined>;
+  /** One member item (GetItem), or undefined. */
+  member(conversationId: string, userId: string): Promise<MemberRecord | undefined>;
+  /**
+   * Begins a direct conversation with its first message: the head and both member items, in one
+   * transaction. False when it had begun already (then nothing is written).
+   */
+  startDirect(conversationId: string, members: readonly string[], lastMessage: LastMessage): Promise<boolean>;
+  /** Makes `lastMessage` the head's last message unless a later one is recorded. */
+  recordLastMessage(conversationId: string, lastMessage: LastMessage): Promise<void>;
+  /** Replaces the preview of the head's last message if it is still `messageId`. */
+  revisePreview(conversationId: string, messageId: string, preview: string): Promise<void>;
+  /** Moves the member's watermark forward to `upTo`; false when not a member or already there. */
+  markReadUpTo(conversationId: string, userId: string, upTo: string): Promise<boolean>;
+  /** Every conversation of the user, unordered (the `byMember` index). */
+  membershipsOf(userId: string): Promise<Membership[]>;
+  /** The heads of these conversations (1 BatchGetItem per 100). */
+  heads(conversationIds: readonly string[]): Promise<ConversationHead[]>;
+  /** Creates a group with its owner. */
+  createGroup(head: ConversationHead, owner: MemberRecord): Promise<void>;
+  /**
+   * Adds members (none of them a member yet), keeping `memberCount` exact and at most `max`:
+   * one transaction per 99. `full`: the group would pass `max`; `changed`: someone else changed
+   * the membership first (read again and retry).
+   */
+  addMembers(conversationId: string, members: readonly MemberRecord[], max: number): Promise<'added' | 'full' | 'changed'>;
+  /**
+   * Removes a member (the count follows, in one transaction); with `newOwner`, hands the group
+   * over to that member at once. False when they were not a member (or the owner changed).
+   */
+  removeMember(conversationId: string, userId: string, newOwner?: string): Promise<boolean>;
+  /** Sets a member's role if `ownerId` still owns the group; false otherwise. */
+  setRole(conversationId: string, ownerId: string, userId: string, role: 'admin' | 'member'): Promise<boolean>;
+  /** Changes a group's title or photo (`null` removes it); the new head. */
+  updateGroup(conversationId: string, changes: { title?: string; photo?: string | null }): Promise<ConversationHead>;
+  saveReport(report: Report): Promise<void>;
 }
 
 export type PushOutcome = 'sent' | 'gone' | 'failed';

@@ -1,3 +1,4 @@
+import { DynamoConversationStore } from '../adapters/conversation-store.ts';
 import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
 import { DynamoMessageStore } from '../adapters/message-store.ts';
 import { ManagementApiPusher } from '../adapters/pusher.ts';
@@ -6,6 +7,7 @@ import { route } from '../shared/websocket-route.ts';
 
 const deps = {
   messages: new DynamoMessageStore(),
+  conversations: new DynamoConversationStore(),
   targets: new DynamoDeliveryTargets(),
   pusher: new ManagementApiPusher(),
 };

@@ -19,7 +19,7 @@ function users(...names: string[]): string[] {
 
 function message(from: string, to: string, text: string, at = t0, replyTo?: string): Message {
   return {
-    messageId: newMessageId(from, at),
+    messageId: newMessageId(from, directConversation(from, to), at),
     conversationId: directConversation(from, to).conversationId,
     from,
     to,
@@ -53,10 +53,13 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       // The same id is another message to another recipient, or from another sender.
       expect((await store.save(message(ann, cat, 'other recipient'), 'c-1')).created).toBe(true);
       expect((await store.save(message(cat, ben, 'other sender'), 'c-1')).created).toBe(true);
-      expect((await store.unread(ben, 10)).messages.map((m) => m.content.text)).toEqual([
-        'once',
-        'other sender',
-      ]);
+      const unreadBy = async (reader: string, other: string) =>
+        (
+          await store.unreadIn(directConversation(reader, other).conversationId, reader, undefined, 10)
+        ).messages.map((m) => m.content?.text);
+      expect(await unreadBy(ben, ann)).toEqual(['once']);
+      expect(await unreadBy(ben, cat)).toEqual(['other sender']);
+      expect(await unreadBy(cat, ann)).toEqual(['other recipient']);
     });
 
     it('a save repeated with the very same message (its write took effect, the response was lost) reports it created, stored once', async () => {
@@ -68,7 +71,10 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       expect(await store.save(plain)).toEqual({ message: plain, created: true });
       expect(await store.save(guarded, 'c-lost')).toEqual({ message: guarded, created: true });
       expect(await store.save(guarded, 'c-lost')).toEqual({ message: guarded, created: true });
-      expect((await store.unread(ben, 10)).messages).toEqual([plain, guarded]);
+      expect((await store.unreadIn(plain.conversationId, ben, undefined, 10)).messages).toEqual([
+        plain,
+        guarded,
+      ]);
     });
 
     it('answers a retry of a message already read with the stored, read message', async () => {
@@ -88,12 +94,15 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       for (let i = 0; i < 5; i += 1) {
         sent.push((await store.save(message(ann, ben, `m${i}`, new Date(t0.getTime() + i)))).message);
       }
-      const texts = (page: { messages: Message[] }) => page.messages.map((m) => m.content.text);
-      const unread = await store.unread(ben, 3);
-      expect(texts(unread)).toEqual(['m0', 'm1', 'm2']);
-      expect(texts(await store.unread(ben, 3, unread.nextCursor))).toEqual(['m3', 'm4']);
-      expect((await store.unread(ann, 3)).messages).toEqual([]);
+      const texts = (page: { messages: Message[] }) => page.messages.map((m) => m.content?.text);
       const conversation = directConversation(ben, ann).conversationId;
+      const unread = await store.unreadIn(conversation, ben, undefined, 3);
+      expect(texts(unread)).toEqual(['m0', 'm1', 'm2']);
+      expect(unread).toMatchObject({ hasMore: true, lastEvaluated: sent[2]?.messageId });
+      expect(texts(await store.unreadIn(conversation, ben, unread.lastEvaluated, 3))).toEqual(['m3', 'm4']);
+      expect(await store.countUnread(conversation, ben, sent[0]?.messageId, 100)).toBe(4);
+      // The sender's own messages are never unread for them.
+      expect((await store.unreadIn(conversation, ann, undefined, 3)).messages).toEqual([]);
       const history = await store.history(conversation, 2);
       expect(texts(history)).toEqual(['m4', 'm3']);
       expect(history.nextCursor).toBe(sent[3]?.messageId);
@@ -105,16 +114,63 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       const [ann, ben, cat] = users('ann', 'ben', 'cat') as [string, string, string];
       const { message: sent } = await store.save(message(ann, ben, 'to ben'));
       const key = { conversationId: sent.conversationId, messageId: sent.messageId };
-      const missing = { conversationId: sent.conversationId, messageId: newMessageId(ann, t0) };
+      const missing = {
+        conversationId: sent.conversationId,
+        messageId: newMessageId(ann, directConversation(ann, ben), t0),
+      };
       expect(await store.markRead(ann, [key], t0)).toEqual([]);
       expect(await store.markRead(cat, [key], t0)).toEqual([]);
       const marked = await store.markRead(ben, [key, missing], t0);
       expect(marked).toEqual([{ ...sent, readAt: t0.toISOString() }]);
       expect(await store.markRead(ben, [key], t0)).toEqual([]);
-      expect((await store.unread(ben, 10)).messages).toEqual([]);
+      expect((await store.unreadIn(sent.conversationId, ben, undefined, 10)).messages).toEqual([]);
       expect((await store.history(sent.conversationId, 10)).messages).toEqual([
         { ...sent, readAt: t0.toISOString() },
       ]);
+    });
+
+    it('edits only the sender’s live message, and deletes it to a tombstone', async () => {
+      const store = make();
+      const [ann, ben] = users('ann', 'ben') as [string, string];
+      const { message: sent } = await store.save(message(ann, ben, 'draft'));
+      const key = { conversationId: sent.conversationId, messageId: sent.messageId };
+      const later = new Date(t0.getTime() + 1000);
+      expect(await store.edit(key, ben, { text: 'not mine' }, later)).toBeUndefined();
+      expect(await store.edit(key, ann, { text: 'final' }, later)).toEqual({
+        ...sent,
+        content: { text: 'final' },
+        editedAt: later.toISOString(),
+      });
+      expect(await store.delete(key, ben)).toBe(false);
+      expect(await store.delete(key, ann)).toBe(true);
+      expect(await store.delete(key, undefined)).toBe(false);
+      expect(await store.edit(key, ann, { text: 'again' }, later)).toBeUndefined();
+      expect(await store.get(key)).toEqual({
+        messageId: sent.messageId,
+        conversationId: sent.conversationId,
+        from: ann,
+        sentAt: sent.sentAt,
+        deleted: true,
+      });
+      expect((await store.unreadIn(sent.conversationId, ben, undefined, 10)).messages).toEqual([]);
+    });
+
+    it('keeps one reaction per user, grouped by emoji, and none on a deleted message', async () => {
+      const store = make();
+      const [ann, ben, cat] = users('ann', 'ben', 'cat') as [string, string, string];
+      const { message: sent } = await store.save(message(ann, ben, 'react to me'));
+      const key = { conversationId: sent.conversationId, messageId: sent.messageId };
+      expect(await store.react(key, ben, '👍')).toBe(true);
+      expect(await store.react(key, ann, '👍')).toBe(true);
+      expect(await store.react(key, cat, '❤️')).toBe(true);
+      expect(await store.react(key, ben, '😂')).toBe(true);
+      expect((await store.get(key))?.reactions).toEqual({ '👍': [ann], '❤️': [cat], '😂': [ben] });
+      expect(await store.react(key, ann, null)).toBe(true);
+      expect((await store.get(key))?.reactions).toEqual({ '❤️': [cat], '😂': [ben] });
+      await store.delete(key, ann);
+      expect(await store.react(key, ben, '👍')).toBe(false);
+      const missing = { ...key, messageId: newMessageId(ann, directConversation(ann, ben), t0) };
+      expect(await store.react(missing, ben, '👍')).toBe(false);
     });
   });
 }

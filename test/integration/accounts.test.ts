@@ -108,7 +108,7 @@ describe('sign-up to first message', () => {
     ).toBe(verified.json.user.userId);
     // And the other way round: the new account exists as a recipient.
     await friend.request('sendMessage', { to: verified.json.user.userId, content: { text: 'welcome' } });
-    await me.waitFor('message', (e) => e.message.content.text === 'welcome');
+    await me.waitFor('message', (e) => e.message.content?.text === 'welcome');
     await Promise.all([me.close(), friend.close()]);
 
     const login = await post('/auth/login', { email: person.email, password: person.password });

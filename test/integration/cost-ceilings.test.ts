@@ -40,7 +40,7 @@ async function measure(size: number): Promise<Counts> {
       const to = users[(i * 7 + 1) % size] as string;
       const sentAt = new Date();
       return store.save({
-        messageId: newMessageId(from, sentAt),
+        messageId: newMessageId(from, directConversation(from, to), sentAt),
         conversationId: directConversation(from, to).conversationId,
         from,
         to,

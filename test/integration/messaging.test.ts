@@ -86,7 +86,7 @@ describe('sending', () => {
     const page2 = await carol.request('getUnread', { limit: 2, cursor: page1.nextCursor });
     const unread = [...page1.messages, ...page2.messages];
     expect(unread.map((m) => m.messageId)).toEqual(sent.map((m) => m.messageId));
-    expect(unread.map((m) => m.content.text)).toEqual(['one', 'two', 'three']);
+    expect(unread.map((m) => m.content?.text)).toEqual(['one', 'two', 'three']);
 
     const receipts = alice.waitFor('messagesRead');
     expect(await carol.request('markRead', { messageIds: unread.map((m) => m.messageId) })).toEqual({
@@ -98,7 +98,7 @@ describe('sending', () => {
     expect(await carol.request('markRead', { messageIds: [sent[0]?.messageId ?? ''] })).toEqual({ read: 0 });
 
     const history = await carol.request('getHistory', { with: aliceId, limit: 10 });
-    expect(history.messages.map((m) => m.content.text)).toEqual(['three', 'two', 'one']);
+    expect(history.messages.map((m) => m.content?.text)).toEqual(['three', 'two', 'one']);
     expect(history.messages.every((m) => m.readAt !== undefined)).toBe(true);
     await Promise.all([alice.close(), carol.close()]);
   });
@@ -129,7 +129,7 @@ describe('sending', () => {
       content: { image, text: 'look' },
     });
     expect(
-      (await bob.waitFor('message', (e) => e.message.messageId === photo.messageId)).message.content.image,
+      (await bob.waitFor('message', (e) => e.message.messageId === photo.messageId)).message.content?.image,
     ).toBe(image);
     const { message: reply } = await bob.request('sendMessage', {
       to: aliceId,

@@ -47,7 +47,7 @@ describe('typing', () => {
     await blocker.request('unblock', { userId: ann });
     await typist.request('sendMessage', { to: bob, content: { text: 'after' } });
     const first = await blocker.waitFor('message', () => true);
-    expect(first.message.content.text).toBe('after');
+    expect(first.message.content?.text).toBe('after');
     expect(blocker.received('typing')).toEqual([]);
   });
 });

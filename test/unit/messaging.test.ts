@@ -1,9 +1,18 @@
+import { decodeTime } from 'ulid';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { directConversation, newMessageId, senderOf } from '../../lambdas/domain/conversations.ts';
-import { getHistory, getUnread, markRead, sendMessage } from '../../lambdas/domain/messaging.ts';
+import { getUnread } from '../../lambdas/domain/conversation-list.ts';
+import {
+  conversationOfMessage,
+  directConversation,
+  newMessageId,
+  parseConversationId,
+  senderOf,
+  usableClientUlid,
+} from '../../lambdas/domain/conversations.ts';
+import { getHistory, markRead, sendMessage } from '../../lambdas/domain/messaging.ts';
 import { openConnection } from '../../lambdas/domain/presence.ts';
 import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../protocol/index.ts';
-import { FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from './fakes.ts';
+import { FakeConversations, FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from './fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
 
@@ -12,14 +21,19 @@ describe('messaging use cases', () => {
   let messages: FakeMessages;
   let pusher: FakePusher;
   let targets: FakeDeliveryTargets;
-  let deps: { targets: FakeDeliveryTargets; messages: FakeMessages; pusher: FakePusher };
+  let deps: {
+    targets: FakeDeliveryTargets;
+    messages: FakeMessages;
+    pusher: FakePusher;
+    conversations: FakeConversations;
+  };
 
   beforeEach(async () => {
     presence = new FakePresence();
     targets = new FakeDeliveryTargets(presence);
     messages = new FakeMessages();
     pusher = new FakePusher();
-    deps = { targets, messages, pusher };
+    deps = { targets, messages, pusher, conversations: new FakeConversations(targets, messages) };
     for (const user of ['alice', 'bob', 'carol']) targets.users.add(user);
     await openConnection(presence, {}, { userId: 'alice', connectionId: 'alice-phone', now });
     await openConnection(presence, {}, { userId: 'alice', connectionId: 'alice-laptop', now });
@@ -146,7 +160,7 @@ describe('messaging use cases', () => {
     // The first try stored guard and message, then died before pushing: no device has seen it.
     const { message: stored } = await messages.save(
       {
-        messageId: newMessageId('alice', now),
+        messageId: newMessageId('alice', directConversation('alice', 'bob'), now),
         conversationId: directConversation('alice', 'bob').conversationId,
         from: 'alice',
         to: 'bob',
@@ -216,9 +230,9 @@ describe('messaging use cases', () => {
     for (let i = 0; i < 5; i += 1)
       sent.push((await send('alice', { to: 'bob', content: { text: `m${i}` } })).message);
     const first = await getUnread(deps, { limit: 3 }, as('bob'));
-    expect(first.messages.map((m) => m.content.text)).toEqual(['m0', 'm1', 'm2']);
+    expect(first.messages.map((m) => m.content?.text)).toEqual(['m0', 'm1', 'm2']);
     const second = await getUnread(deps, { limit: 3, cursor: first.nextCursor }, as('bob'));
-    expect(second.messages.map((m) => m.content.text)).toEqual(['m3', 'm4']);
+    expect(second.messages.map((m) => m.content?.text)).toEqual(['m3', 'm4']);
     expect(second.nextCursor).toBeUndefined();
 
     pusher.posts.length = 0;
@@ -229,7 +243,12 @@ describe('messaging use cases', () => {
     expect(pusher.posts[0]?.frame).toEqual({
       type: 'event',
       event: 'messagesRead',
-      data: { by: 'bob', messageIds: ids, readAt: now.toISOString() },
+      data: {
+        by: 'bob',
+        conversationId: directConversation('alice', 'bob').conversationId,
+        messageIds: ids,
+        readAt: now.toISOString(),
+      },
     });
     // Idempotent, and only the recipient may mark.
     expect(await markRead(deps, { messageIds: ids }, as('bob'))).toEqual({ read: 0 });
@@ -246,20 +265,45 @@ describe('messaging use cases', () => {
     for (let i = 0; i < 4; i += 1)
       await send(i % 2 ? 'bob' : 'alice', { to: i % 2 ? 'alice' : 'bob', content: { text: `h${i}` } });
     const page = await getHistory(deps, { with: 'alice', limit: 3 }, as('bob'));
-    expect(page.messages.map((m) => m.content.text)).toEqual(['h3', 'h2', 'h1']);
+    expect(page.messages.map((m) => m.content?.text)).toEqual(['h3', 'h2', 'h1']);
     const rest = await getHistory(deps, { with: 'alice', before: page.nextCursor }, as('bob'));
-    expect(rest.messages.map((m) => m.content.text)).toEqual(['h0']);
+    expect(rest.messages.map((m) => m.content?.text)).toEqual(['h0']);
   });
 });
 
 describe('message ids', () => {
   it('sort by time, stay unique within a millisecond, and carry the sender', () => {
-    const ids = Array.from({ length: 1000 }, () => newMessageId('alice', now));
+    const toBob = directConversation('alice', 'bob');
+    const ids = Array.from({ length: 1000 }, () => newMessageId('alice', toBob, now));
     expect(new Set(ids).size).toBe(1000);
     expect([...ids].sort()).toEqual(ids);
-    const later = newMessageId('bob', new Date(now.getTime() + 1));
+    const later = newMessageId('bob', toBob, new Date(now.getTime() + 1));
     expect(later > (ids.at(-1) as string)).toBe(true);
     expect(senderOf(later)).toBe('bob');
     expect(later).toMatch(MESSAGE_ID_PATTERN);
+  });
+
+  it('name their conversation for every member, and old ids stay readable as direct messages to the reader', () => {
+    const group = { conversationId: 'g~01JDA5X0Q6M9J8Z6B3Y3K2V1T0', kind: 'group' as const };
+    const inGroup = newMessageId('u.1@x', group, now);
+    expect(inGroup).toMatch(MESSAGE_ID_PATTERN);
+    expect(senderOf(inGroup)).toBe('u.1@x');
+    expect(conversationOfMessage('anyone', inGroup)).toEqual(group);
+    const direct = newMessageId('ann', directConversation('ann', 'bob'), now);
+    expect(conversationOfMessage('ann', direct).conversationId).toBe('ann#bob');
+    expect(conversationOfMessage('bob', direct).conversationId).toBe('ann#bob');
+    expect(conversationOfMessage('bob', '01JDA5X0Q6M9J8Z6B3Y3K2V1T0.ann').conversationId).toBe('ann#bob');
+    expect(parseConversationId('bob#ann')).toBeUndefined();
+    expect(parseConversationId('ann#bob')).toMatchObject({ kind: 'direct', members: ['ann', 'bob'] });
+  });
+
+  it('take a client’s ULID minted near the server’s clock, and nothing else', () => {
+    const fresh = '01JDA5X0Q6M9J8Z6B3Y3K2V1T0';
+    const minted = new Date(decodeTime(fresh));
+    expect(usableClientUlid(fresh, new Date(minted.getTime() + 60_000))).toBe(fresh);
+    expect(usableClientUlid(fresh, new Date(minted.getTime() + 10 * 60_000))).toBeUndefined();
+    expect(usableClientUlid(fresh, new Date(minted.getTime() - 5 * 60_000))).toBeUndefined();
+    expect(usableClientUlid('c-1', minted)).toBeUndefined();
+    expect(usableClientUlid(undefined, minted)).toBeUndefined();
   });
 });

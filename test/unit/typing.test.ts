@@ -1,7 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openConnection } from '../../lambdas/domain/presence.ts';
 import { typing } from '../../lambdas/domain/typing.ts';
-import { callerAs, FakeDeliveryTargets, FakePresence, FakePusher } from './fakes.ts';
+import {
+  callerAs,
+  FakeConversations,
+  FakeDeliveryTargets,
+  FakeMessages,
+  FakePresence,
+  FakePusher,
+} from './fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
 
@@ -22,7 +29,13 @@ describe('typing', () => {
   });
 
   it('reaches every device of the other member, and none of the typist’s', async () => {
-    expect(await typing({ targets, pusher }, { to: 'bob' }, callerAs('ann', now))).toEqual({});
+    expect(
+      await typing(
+        { targets, pusher, conversations: new FakeConversations(targets, new FakeMessages()) },
+        { to: 'bob' },
+        callerAs('ann', now),
+      ),
+    ).toEqual({});
     expect(pusher.posts).toEqual(
       ['bob-phone', 'bob-tablet'].map((connectionId) => ({
         connectionId,
@@ -33,9 +46,21 @@ describe('typing', () => {
 
   it('tells no one across a block, about an unknown user, or to oneself', async () => {
     targets.blocks.add('bob>ann');
-    await typing({ targets, pusher }, { to: 'bob' }, callerAs('ann', now));
-    await typing({ targets, pusher }, { to: 'zed' }, callerAs('ann', now));
-    await typing({ targets, pusher }, { to: 'ann' }, callerAs('ann', now));
+    await typing(
+      { targets, pusher, conversations: new FakeConversations(targets, new FakeMessages()) },
+      { to: 'bob' },
+      callerAs('ann', now),
+    );
+    await typing(
+      { targets, pusher, conversations: new FakeConversations(targets, new FakeMessages()) },
+      { to: 'zed' },
+      callerAs('ann', now),
+    );
+    await typing(
+      { targets, pusher, conversations: new FakeConversations(targets, new FakeMessages()) },
+      { to: 'ann' },
+      callerAs('ann', now),
+    );
     expect(pusher.posts).toEqual([]);
   });
 });

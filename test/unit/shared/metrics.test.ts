@@ -4,7 +4,7 @@ import { sendMessage } from '../../../lambdas/domain/messaging.ts';
 import { openConnection } from '../../../lambdas/domain/presence.ts';
 import { logFailure, RateLimitedError, toErrorBody } from '../../../lambdas/shared/errors.ts';
 import { countMetrics, METRICS_NAMESPACE, setMetricsSink } from '../../../lambdas/shared/metrics.ts';
-import { FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from '../fakes.ts';
+import { FakeConversations, FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from '../fakes.ts';
 
 const now = new Date('2026-11-27T10:00:00Z');
 
@@ -86,13 +86,19 @@ describe('business metrics (EMF)', () => {
     let presence: FakePresence;
     let targets: FakeDeliveryTargets;
     let pusher: FakePusher;
-    let deps: { targets: FakeDeliveryTargets; messages: FakeMessages; pusher: FakePusher };
+    let deps: {
+      targets: FakeDeliveryTargets;
+      messages: FakeMessages;
+      pusher: FakePusher;
+      conversations: FakeConversations;
+    };
 
     beforeEach(async () => {
       presence = new FakePresence();
       targets = new FakeDeliveryTargets(presence);
       pusher = new FakePusher();
-      deps = { targets, messages: new FakeMessages(), pusher };
+      const messages = new FakeMessages();
+      deps = { targets, messages, pusher, conversations: new FakeConversations(targets, messages) };
       for (const user of ['alice', 'bob']) targets.users.add(user);
       for (const connectionId of ['bob-phone', 'bob-tablet', 'bob-laptop']) {
         await openConnection(presence, {}, { userId: 'bob', connectionId, now });

@@ -1,0 +1,13 @@
+import { DynamoConversationStore } from '../adapters/conversation-store.ts';
+import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
+import { ManagementApiPusher } from '../adapters/pusher.ts';
+import { removeMember } from '../domain/groups.ts';
+import { route } from '../shared/websocket-route.ts';
+
+const deps = {
+  conversations: new DynamoConversationStore(),
+  targets: new DynamoDeliveryTargets(),
+  pusher: new ManagementApiPusher(),
+};
+
+export const handler = route('removeMember', (input, caller) => removeMember(deps, input, caller));
