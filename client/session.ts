@@ -10,7 +10,8 @@
  * - Opens a new socket before `maxConnectionMs` is up and only then closes the old one, so no
  *   event falls in a gap (events both sockets receive are handed on once).
  * - After every (re)connect it pages through `getUnread` and emits each message it has not
- *   emitted yet as a `message` event: live and missed messages reach the app once, by `messageId`.
+ *   emitted yet as a `message` event: live and missed messages reach the app once, by `messageId`;
+ *   then it emits the first page of the conversation list (`conversations`).
  * - Requests made while disconnected wait in an outbound queue; `sendMessage` gets a ULID
  *   `clientMessageId`, and a send whose reply was lost is sent again with the same id (the
  *   server stores it once and answers with the stored message).
@@ -67,6 +68,8 @@ export interface ResumeInfo {
 /** What a session emits: the server's events and its own. */
 export type ParleySessionEvents = { [E in ServerEventName]: ServerEvents[E] } & {
   state: StateChange;
+  /** The first page of the conversation list (unread counts, last messages), fetched after every (re)connect. */
+  conversations: ReplyOf<'getConversations'>;
   /** The missed messages were fetched after a (re)connect. */
   resumed: ResumeInfo;
   /** A failure the session handles itself (a refused connect, a failed resume), for logging. */
@@ -95,7 +98,7 @@ export interface SessionOptions {
   readonly renewBeforeMs?: number;
   /** Ask for a new token when the current one expires within this long. @default 60000 */
   readonly tokenRefreshBeforeMs?: number;
-  /** Fetch what was missed (`getUnread`) after every (re)connect. @default true */
+  /** Fetch what was missed (`getUnread`, then the first page of `getConversations`) after every (re)connect. @default true */
   readonly resume?: boolean;
   /** @default 10000 */
   readonly requestTimeoutMs?: number;
@@ -533,6 +536,14 @@ export class ParleySession {
     } catch (error) {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
       return;
+    }
+    try {
+      const conversations = await this.request('getConversations', {});
+      if (run !== this.resumeRun) return;
+      this.emit('conversations', conversations);
+    } catch (error) {
+      // The messages are resumed; a list that failed to load is the app's to fetch again.
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
     this.emit('resumed', { missed, durationMs: Math.round(performance.now() - since), kind });
   }

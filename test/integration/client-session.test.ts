@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
   type ConnectionState,
+  type ConversationSummary,
   isUlid,
   type Message,
   ParleySession,
@@ -81,8 +82,13 @@ describe('ParleySession', () => {
       );
     }
     const receiver = start(bob);
+    const lists: ConversationSummary[][] = [];
+    receiver.session.on('conversations', ({ conversations }) => lists.push(conversations));
     await until(() => receiver.resumed.length === 1, 'the first resume');
     expect(receiver.states).toEqual(['connecting', 'open']);
+    // And the conversation list, with its unread count.
+    expect(lists).toHaveLength(1);
+    expect(lists[0]).toEqual([expect.objectContaining({ kind: 'direct', peerId: ann, unreadCount: 3 })]);
     expect(receiver.resumed[0]).toMatchObject({ kind: 'initial', missed: 3 });
     expect(tally.check(sent, receiver.messages)).toEqual({ lost: [], duplicated: [] });
   });
