@@ -476,21 +476,6 @@ export interface ServerEvents {
   reaction: { conversationId: string; messageId: string; userId: string; emoji: string | null };
 }
 
-/** Every event name, for documents and tests that list them. */
-export const SERVER_EVENT_NAMES = [
-  'message',
-  'messagesRead',
-  'randomMatched',
-  'randomEnded',
-  'typing',
-  'conversationAdded',
-  'conversationUpdated',
-  'conversationRemoved',
-  'membersChanged',
-  'messageEdited',
-  'messageDeleted',
-  'reaction',
-] as const satisfies readonly (keyof ServerEvents)[];
 
 export type ServerEventName = keyof ServerEvents;
 
