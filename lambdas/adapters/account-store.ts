@@ -8,7 +8,9 @@
  *                   (the lowercased address whose sign-up holds it) and `expiresAt`
  * - code:           pk = `code#{lowercased address}` → `userId`, `username`, `codeHash`, `attempts`, `expiresAt`
  * - mail log:       pk = `mail#{lowercased address}` → `sentAt` (epoch ms list), `version`, `expiresAt`
- * - login failures: pk = `loginfail#{lowercased address}` → `f{minute}` counters, `expiresAt`
+ * - login failures: pk = `loginfail#{lowercased address}` (all clients) and
+ *                   `loginclient#{client}#{lowercased address}` (one client, its IP address)
+ *                   → `failures`, `lastAt` (epoch ms), `expiresAt`
  *
  * Uniqueness of addresses and usernames is enforced by the guards, written in the same
  * transaction as the account with conditions, so two concurrent sign-ups for one address or
@@ -52,10 +54,10 @@ export const accountKeys = {
   code: (emailKey: string) => `code#${emailKey}`,
   mailLog: (emailKey: string) => `mail#${emailKey}`,
   loginFailures: (emailKey: string) => `loginfail#${emailKey}`,
+  clientLoginFailures: (clientKey: string, emailKey: string) => `loginclient#${clientKey}#${emailKey}`,
 };
 
 const MAX_TRANSACTION_ATTEMPTS = 3;
-const FAILURE_ATTRIBUTE = /^f(\d+)$/;
 
 /** The cancellation reason codes of a failed transaction, by item index; undefined for any other error. */
 function ignoreConditionFailure(error: unknown): void {
@@ -85,13 +87,13 @@ function toMailLog(item: Item | undefined): MailLog {
   };
 }
 
-function toFailures(item: Item | undefined): LoginFailures {
-  const failures: Record<number, number> = {};
-  for (const [name, value] of Object.entries(item ?? {})) {
-    const minute = FAILURE_ATTRIBUTE.exec(name)?.[1];
-    if (minute !== undefined && typeof value === 'number') failures[Number(minute)] = value;
-  }
-  return failures;
+function toFailures(item: Item | undefined): LoginFailures | undefined {
+  if (item === undefined || typeof item.failures !== 'number') return undefined;
+  return {
+    failures: item.failures,
+    lastAt: typeof item.lastAt === 'number' ? item.lastAt : 0,
+    expiresAt: typeof item.expiresAt === 'number' ? item.expiresAt : 0,
+  };
 }
 
 function guardOf<G>(item: Item | undefined): G | undefined {
@@ -332,28 +334,80 @@ export class DynamoAccountStore implements AccountStore {
     return Item === undefined ? undefined : toAccount(Item);
   }
 
-  /** One consistent BatchGetItem: the e-mail guard and the failed-login counters. */
-  async loginState(emailKey: string): Promise<LoginState> {
-    const items = await this.getMany([accountKeys.emailGuard(emailKey), accountKeys.loginFailures(emailKey)]);
+  /** One consistent BatchGetItem: the e-mail guard and both failed-login counters. */
+  async loginState(emailKey: string, clientKey: string): Promise<LoginState> {
+    const addressKey = accountKeys.loginFailures(emailKey);
+    const clientItemKey = accountKeys.clientLoginFailures(clientKey, emailKey);
+    const items = await this.getMany([accountKeys.emailGuard(emailKey), addressKey, clientItemKey]);
     return {
       email: guardOf<EmailGuard>(items.get(accountKeys.emailGuard(emailKey))),
-      failures: toFailures(items.get(accountKeys.loginFailures(emailKey))),
+      address: toFailures(items.get(addressKey)),
+      client: toFailures(items.get(clientItemKey)),
     };
   }
 
-  /** One UpdateItem: an atomic ADD to this minute's counter, dropping the stale ones. */
-  async recordLoginFailure(emailKey: string, minute: number, stale: readonly number[], expiresAt: number) {
-    const staleNames = Object.fromEntries(stale.map((m, i) => [`#s${i}`, `f${m}`]));
-    const remove = Object.keys(staleNames).length > 0 ? ` REMOVE ${Object.keys(staleNames).join(', ')}` : '';
-    await this.client.send(
-      new UpdateCommand({
+  /**
+   * One TransactWriteItems of two conditional puts: each counter goes from `expected` (absent
+   * or lapsed when 0) to `expected + 1`. Of concurrent tries that read the same counts, one wins.
+   */
+  async takeLoginAttempt(
+    emailKey: string,
+    clientKey: string,
+    expected: { readonly address: number; readonly client: number },
+    nowMs: number,
+    expiresAt: number,
+  ): Promise<boolean> {
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const counter = (pk: string, failures: number) => ({
+      Put: {
         TableName: this.tableName,
-        Key: { pk: accountKeys.loginFailures(emailKey) },
-        UpdateExpression: `ADD #minute :one SET expiresAt = :expiresAt${remove}`,
-        ExpressionAttributeNames: { '#minute': `f${minute}`, ...staleNames },
-        ExpressionAttributeValues: { ':one': 1, ':expiresAt': expiresAt },
-      }),
-    );
+        Item: { pk, failures: failures + 1, lastAt: nowMs, expiresAt },
+        // 0 expected: none on record, a lapsed counter, or one a right password brought back to 0.
+        ConditionExpression:
+          failures === 0
+            ? 'attribute_not_exists(pk) OR expiresAt <= :now OR failures = :expected'
+            : 'failures = :expected AND expiresAt > :now',
+        ExpressionAttributeValues: { ':now': nowSeconds, ':expected': failures },
+      },
+    });
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            counter(accountKeys.loginFailures(emailKey), expected.address),
+            counter(accountKeys.clientLoginFailures(clientKey, emailKey), expected.client),
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // A condition failed, or a concurrent transaction held an item: either way another try counted first.
+      if (cancellationCodes(error) !== undefined) return false;
+      throw error;
+    }
+  }
+
+  /** A DeleteItem of the client's counter and a conditional `ADD failures -1` on the address's. */
+  async clearLoginAttempt(emailKey: string, clientKey: string): Promise<void> {
+    await Promise.all([
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: accountKeys.clientLoginFailures(clientKey, emailKey) },
+        }),
+      ),
+      this.client
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: accountKeys.loginFailures(emailKey) },
+            UpdateExpression: 'ADD failures :minusOne',
+            ConditionExpression: 'failures > :zero',
+            ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+          }),
+        )
+        .catch(ignoreConditionFailure),
+    ]);
   }
 
   async replacePasswordHash(userId: string, previous: string, next: string): Promise<void> {

@@ -8,7 +8,8 @@
  * username, and hashes the password in every case; `login` answers the same 401 for an
  * unknown address, a wrong password and an unconfirmed sign-up, after the same scrypt work;
  * `resend` answers the same 202 whether or not it mailed anything, and takes about as long;
- * the mail and login limits count per address, whether or not it has an account.
+ * the mail and login limits count per address, whether or not it has an account, and a mail
+ * over the limit is dropped silently (register and resend still answer 202).
  *
  * A sign-up stays pending for 24 hours. Signing up again with the same address meanwhile
  * restarts it (the latest name, username and password win, and only the newest code works);
@@ -21,7 +22,7 @@ import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import { BadRequestError, ConflictError, RateLimitedError, UnauthorizedError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { codeMail, signUpAttemptMail } from './account-mails.ts';
-import type { Caller, TokenHolder } from './caller.ts';
+import type { Caller, Client, TokenHolder } from './caller.ts';
 import {
   dummyPasswordHash,
   hashPassword,
@@ -37,13 +38,22 @@ import type {
   EmailGuard,
   Mail,
   Mailer,
+  LoginFailures,
   MailLog,
   SessionStore,
   StoredCode,
   TokenService,
   UsernameGuard,
 } from './ports.ts';
-import { loginRetryAfter, mailRetryAfter, minuteOf, staleMinutes, withSend } from './rate-limits.ts';
+import {
+  ADDRESS_LOGIN_BACKOFF,
+  CLIENT_LOGIN_BACKOFF,
+  LOGIN_FAILURE_MEMORY_MS,
+  type LoginBackoff,
+  loginWaitMs,
+  mailRetryAfter,
+  withSend,
+} from './rate-limits.ts';
 import { startSession } from './sessions.ts';
 import {
   CODE_LIFETIME_SECONDS,
@@ -54,7 +64,7 @@ import {
 } from './verification-codes.ts';
 
 export const PENDING_SIGN_UP_SECONDS = 24 * 60 * 60;
-/** Mail-log and login-failure items outlive the longest window they serve. */
+/** Mail-log items outlive the longest window they serve. */
 const LIMIT_ITEM_SECONDS = 60 * 60;
 
 export const CODE_REJECTED_MESSAGE =
@@ -136,32 +146,22 @@ export { tokenIsCurrent } from './revocation.ts';
 
 /**
  * Takes one mail slot of an address (one a minute, five an hour), for every address alike.
- * @returns a function that gives the slot back (when the mail could not be sent)
- * @throws RateLimitedError with the seconds to wait
+ * @returns a function that gives the slot back (when the mail could not be sent), or undefined
+ *   when the address has no slot free: the caller then sends nothing and answers as if it had
+ *   (a 429 here would tell that someone just signed up with, or asked a code for, this address)
  */
 async function reserveMail(
   accounts: AccountStore,
   emailKey: string,
   log: MailLog,
   now: Date,
-): Promise<() => Promise<void>> {
+): Promise<(() => Promise<void>) | undefined> {
   const nowMs = now.getTime();
-  const wait = mailRetryAfter(log.sentAt, nowMs);
-  if (wait > 0) {
-    throw new RateLimitedError(
-      `We have just sent an e-mail to this address; you can ask for another in ${wait} seconds.`,
-      wait,
-    );
-  }
+  if (mailRetryAfter(log.sentAt, nowMs) > 0) return undefined;
   const reserved = { sentAt: withSend(log.sentAt, nowMs), version: log.version + 1 };
   const expiresAt = epochSeconds(now) + LIMIT_ITEM_SECONDS;
-  if (!(await accounts.writeMailLog(emailKey, reserved, log.version, expiresAt))) {
-    // Another request for this address got there first, within this minute.
-    throw new RateLimitedError(
-      'We are sending an e-mail to this address right now; try again in a minute.',
-      60,
-    );
-  }
+  // False: another request for this address got there first, within this minute.
+  if (!(await accounts.writeMailLog(emailKey, reserved, log.version, expiresAt))) return undefined;
   return async () => {
     const restored = { sentAt: log.sentAt, version: reserved.version + 1 };
     await accounts.writeMailLog(emailKey, restored, reserved.version, expiresAt).catch((error: unknown) => {
@@ -185,7 +185,8 @@ async function sendOrRelease(mailer: Mailer, mail: Mail, release: () => Promise<
  * failure (503) leaves no trace and the user can simply ask again. Registering again with a
  * pending address restarts the sign-up only with the same password; any other attempt is
  * answered alike and the address gets a "someone tried to sign up" notice instead.
- * @throws ConflictError (username taken), RateLimitedError, ServiceUnavailableError
+ * Over the address's mail limit nothing is sent or written, and the answer is the same 202.
+ * @throws ConflictError (username taken), ServiceUnavailableError
  */
 export async function register(
   deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey' | 'passwordParams' | 'newUserId'>,
@@ -213,6 +214,11 @@ export async function register(
   const samePerson = await verifyPassword(input.password, pending?.passwordHash ?? dummyPasswordHash(params));
 
   const release = await reserveMail(deps.accounts, emailKey, state.mailLog, now);
+  if (release === undefined) {
+    // No mail slot: nothing is sent or changed, and the answer is the same as ever.
+    await deps.mailer.pace();
+    return { codeSent: true };
+  }
 
   if (owner !== undefined && (!isPending(owner) || !samePerson)) {
     await sendOrRelease(deps.mailer, signUpAttemptMail(input.email), release);
@@ -262,8 +268,8 @@ export async function register(
 
 /**
  * POST /auth/resend: a new code for a pending sign-up. Every address answers the same and
- * uses up a mail slot; only a pending sign-up gets a mail.
- * @throws RateLimitedError, ServiceUnavailableError
+ * uses up a mail slot; only a pending sign-up with a slot free gets a mail.
+ * @throws ServiceUnavailableError
  */
 export async function resend(
   deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey'>,
@@ -279,7 +285,7 @@ export async function resend(
   const owner = live(state.email, nowSeconds);
   const account =
     owner !== undefined && isPending(owner) ? await deps.accounts.getAccount(owner.userId) : undefined;
-  if (account === undefined || account.emailConfirmedAt !== undefined) {
+  if (release === undefined || account === undefined || account.emailConfirmedAt !== undefined) {
     await deps.mailer.pace();
     return { codeSent: true };
   }
@@ -332,40 +338,66 @@ export async function verify(
   return { verified: true, ...session, user: accountView(account) };
 }
 
+/** The failures of a counter that has not lapsed; 0 for none. */
+function failuresOf(counter: LoginFailures | undefined, nowSeconds: number): number {
+  return counter !== undefined && counter.expiresAt > nowSeconds ? counter.failures : 0;
+}
+
+/** When the next try is allowed (epoch ms) under one counter. */
+function nextTryAt(counter: LoginFailures | undefined, nowSeconds: number, backoff: LoginBackoff): number {
+  const failures = failuresOf(counter, nowSeconds);
+  return failures === 0 || counter === undefined ? 0 : counter.lastAt + loginWaitMs(failures, backoff);
+}
+
 /**
- * POST /auth/login. At most 100 failed logins per address an hour (counted for unknown
- * addresses too); then 429 with Retry-After.
- * @throws UnauthorizedError (LOGIN_REFUSED_MESSAGE), RateLimitedError
+ * POST /auth/login. Failed tries slow down, never lock out: after 5 failures from one client
+ * (its IP address) on one address, each further try from it must wait 1 s, 2 s, 4 s, … up to
+ * 15 minutes; after 50 from all clients together, every try on the address waits 1 s, … up to
+ * 30 s. A try counts before the password is checked, atomically, so concurrent guesses cannot
+ * pass the counters; a right password takes its count back and clears the client's. Counters
+ * are forgotten an hour after their last failure. Unknown addresses count the same.
+ * @throws UnauthorizedError (LOGIN_REFUSED_MESSAGE), RateLimitedError (with Retry-After)
  */
 export async function login(
   deps: Pick<AccountDeps, 'accounts' | 'tokens' | 'sessions' | 'passwordParams'>,
   input: HttpRequests['login'],
-  caller: Caller,
+  caller: Client,
 ): Promise<HttpReplies['login']> {
   const { now } = caller;
   const emailKey = emailKeyOf(input.email);
+  const clientKey = caller.sourceIp ?? 'unknown';
   const params = deps.passwordParams ?? PASSWORD_HASH_PARAMS;
   const nowMs = now.getTime();
-  const state = await deps.accounts.loginState(emailKey);
-  const wait = loginRetryAfter(state.failures, nowMs);
-  if (wait > 0) {
+  const nowSeconds = epochSeconds(now);
+  const state = await deps.accounts.loginState(emailKey, clientKey);
+  const waitMs =
+    Math.max(
+      nextTryAt(state.address, nowSeconds, ADDRESS_LOGIN_BACKOFF),
+      nextTryAt(state.client, nowSeconds, CLIENT_LOGIN_BACKOFF),
+    ) - nowMs;
+  if (waitMs > 0) {
+    const seconds = Math.ceil(waitMs / 1000);
     throw new RateLimitedError(
-      `Too many failed logins for this address. Try again in ${Math.ceil(wait / 60)} minutes.`,
-      wait,
+      `Too many failed logins for this address. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+      seconds,
     );
+  }
+  const expected = {
+    address: failuresOf(state.address, nowSeconds),
+    client: failuresOf(state.client, nowSeconds),
+  };
+  const expiresAt = Math.ceil((nowMs + LOGIN_FAILURE_MEMORY_MS) / 1000);
+  if (!(await deps.accounts.takeLoginAttempt(emailKey, clientKey, expected, nowMs, expiresAt))) {
+    throw new RateLimitedError('Another login for this address is being checked. Try again in a second.', 1);
   }
   const owner = live(state.email, epochSeconds(now));
   const account = owner === undefined ? undefined : await deps.accounts.getAccount(owner.userId);
   const matches = await verifyPassword(input.password, account?.passwordHash ?? dummyPasswordHash(params));
+  // A failure stays counted (the try was counted before the check).
   if (!matches || account === undefined || account.emailConfirmedAt === undefined) {
-    await deps.accounts.recordLoginFailure(
-      emailKey,
-      minuteOf(nowMs),
-      staleMinutes(state.failures, nowMs),
-      epochSeconds(now) + LIMIT_ITEM_SECONDS,
-    );
     throw new UnauthorizedError(LOGIN_REFUSED_MESSAGE);
   }
+  await deps.accounts.clearLoginAttempt(emailKey, clientKey);
   if (needsRehash(account.passwordHash, params)) {
     const rehashed = await hashPassword(input.password, params);
     await deps.accounts.replacePasswordHash(account.userId, account.passwordHash, rehashed).catch((error) => {

@@ -8,6 +8,12 @@ export interface Caller {
   readonly now: Date;
 }
 
+/** Anyone, with where the request came from (login counts failures per client). */
+export interface Client extends Caller {
+  /** The source IP address API Gateway saw; undefined when unknown. */
+  readonly sourceIp?: string;
+}
+
 /** A signed-in user on one of their WebSocket connections. */
 export interface ConnectedUser extends Caller {
   readonly userId: string;

@@ -292,8 +292,14 @@ export interface MailLog {
   readonly version: number;
 }
 
-/** Failed logins per address: minute number (epoch ms / 60,000) to count. */
-export type LoginFailures = Readonly<Record<number, number>>;
+/** Consecutive failed logins (of one address, or of one address from one client). */
+export interface LoginFailures {
+  readonly failures: number;
+  /** Epoch milliseconds of the last one. */
+  readonly lastAt: number;
+  /** When the counter is forgotten (epoch seconds; the TTL attribute). */
+  readonly expiresAt: number;
+}
 
 /** A verification code, stored only as a keyed hash; one live code per address. */
 export interface StoredCode {
@@ -316,7 +322,10 @@ export interface SignUpState {
 
 export interface LoginState {
   readonly email?: EmailGuard;
-  readonly failures: LoginFailures;
+  /** Failures of the address, from any client; undefined when none are on record. */
+  readonly address?: LoginFailures;
+  /** Failures of the address from this client. */
+  readonly client?: LoginFailures;
 }
 
 /** A pending sign-up: the account (with `expiresAt`), its guards and its code, written together. */
@@ -361,15 +370,21 @@ export interface AccountStore {
    */
   confirmEmail(code: StoredCode, confirmedAt: Date): Promise<boolean>;
   getAccount(userId: string): Promise<AccountRecord | undefined>;
-  /** The address's guard and its recent failed logins, in one read. */
-  loginState(emailKey: string): Promise<LoginState>;
-  /** Counts a failed login in minute `minute`, dropping the `stale` minutes. */
-  recordLoginFailure(
+  /** The address's guard and its failed-login counters (all clients, this client), in one read. */
+  loginState(emailKey: string, clientKey: string): Promise<LoginState>;
+  /**
+   * Counts a login try as a failure on both counters, if each still holds `expected` failures
+   * (0: none on record, or lapsed); false when a concurrent try counted first. Atomic.
+   */
+  takeLoginAttempt(
     emailKey: string,
-    minute: number,
-    stale: readonly number[],
+    clientKey: string,
+    expected: { readonly address: number; readonly client: number },
+    nowMs: number,
     expiresAt: number,
-  ): Promise<void>;
+  ): Promise<boolean>;
+  /** After a right password: forgets the client's failures and takes back the address's count of this try. */
+  clearLoginAttempt(emailKey: string, clientKey: string): Promise<void>;
   /** Replaces a password hash (when its parameters are raised) if it is still `previous`. */
   replacePasswordHash(userId: string, previous: string, next: string): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 /**
- * Sliding-window limits over recorded events: mails per address (one a minute, five an hour)
- * and failed logins per address (100 an hour). Pure functions; the stores keep the events.
+ * Sliding-window limits over recorded events (mails per address: one a minute, five an hour)
+ * and the backoff of failed logins. Pure functions; the stores keep the events.
  */
 
 export interface SlidingWindow {
@@ -20,8 +20,6 @@ export const MAIL_LIMITS: readonly SlidingWindow[] = [
   { max: 1, windowMs: 60_000 },
   { max: 5, windowMs: 60 * 60_000 },
 ];
-
-export const LOGIN_FAILURE_LIMITS: readonly SlidingWindow[] = [{ max: 100, windowMs: 60 * 60_000 }];
 
 /**
  * Seconds until one more event is allowed under every window, or 0 when it is allowed now.
@@ -65,30 +63,38 @@ export function mailRetryAfter(sentAt: readonly number[], nowMs: number): number
   );
 }
 
-// Failed logins: per-minute counters. Each counts as if all its failures came at the end of
-// its minute, so a window never holds more than the limit.
+// Failed logins: a growing wait between tries, per address and per address and client
+// (domain/accounts.ts, `login`). Never a fixed lock: the longest wait is a few minutes for one
+// client and half a minute for an address, so an attacker slows the owner down at most that much.
 
-const MINUTE_MS = 60_000;
-
-export function minuteOf(nowMs: number): number {
-  return Math.floor(nowMs / MINUTE_MS);
+export interface LoginBackoff {
+  /** Failures allowed before any wait. */
+  readonly freeFailures: number;
+  /** The wait after the first failure past the free ones; it doubles with each further failure. */
+  readonly firstWaitMs: number;
+  readonly maxWaitMs: number;
 }
 
-function occurrencesOf(failures: Readonly<Record<number, number>>): Occurrence[] {
-  return Object.entries(failures).map(([minute, count]) => ({
-    atMs: (Number(minute) + 1) * MINUTE_MS - 1,
-    count,
-  }));
-}
+/** One client (an IP address) trying one address: 5 free tries, then 1 s, 2 s, 4 s, … up to 15 minutes. */
+export const CLIENT_LOGIN_BACKOFF: LoginBackoff = {
+  freeFailures: 5,
+  firstWaitMs: 1_000,
+  maxWaitMs: 15 * 60_000,
+};
 
-export function loginRetryAfter(failures: Readonly<Record<number, number>>, nowMs: number): number {
-  return retryAfterSeconds(occurrencesOf(failures), LOGIN_FAILURE_LIMITS, nowMs);
-}
+/** Every client together, on one address: 50 free tries, then 1 s, 2 s, … up to 30 s. */
+export const ADDRESS_LOGIN_BACKOFF: LoginBackoff = {
+  freeFailures: 50,
+  firstWaitMs: 1_000,
+  maxWaitMs: 30_000,
+};
 
-/** The minutes that no longer count in any window and can be dropped. */
-export function staleMinutes(failures: Readonly<Record<number, number>>, nowMs: number): number[] {
-  const longest = Math.max(...LOGIN_FAILURE_LIMITS.map((w) => w.windowMs));
-  return Object.keys(failures)
-    .map(Number)
-    .filter((minute) => (minute + 1) * MINUTE_MS - 1 <= nowMs - longest);
+/** Failure counters are forgotten this long after their last failure. */
+export const LOGIN_FAILURE_MEMORY_MS = 60 * 60_000;
+
+/** How long to wait after the last of `failures` consecutive failures before the next try. */
+export function loginWaitMs(failures: number, backoff: LoginBackoff): number {
+  const over = failures - backoff.freeFailures;
+  if (over <= 0) return 0;
+  return Math.min(backoff.firstWaitMs * 2 ** Math.min(over - 1, 30), backoff.maxWaitMs);
 }

@@ -153,14 +153,16 @@ describe('verification codes', () => {
     expect((await post('/auth/verify', { email: person.email, code: used })).json.verified).toBe(false);
   });
 
-  it('resend is limited to one a minute and five an hour per address', {
+  it('resend mails at most once a minute and five times an hour per address, answering 202 alike', {
     timeout: SCRYPT_TIMEOUT_MS,
   }, async () => {
     const person = newPerson();
     await post('/auth/register', person);
     const tooSoon = await post('/auth/resend', { email: person.email });
-    expect(tooSoon.status).toBe(429);
-    expect(Number(tooSoon.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Over the limit the answer is the same as ever: a 429 would tell that a sign-up is under way.
+    expect(tooSoon).toMatchObject({ status: 202, json: { codeSent: true } });
+    expect(tooSoon.headers.get('retry-after')).toBeNull();
+    expect(h.stack.outbox.to(person.email)).toHaveLength(1);
 
     vi.useFakeTimers({ toFake: ['Date'] });
     let now = Date.now();
@@ -172,10 +174,54 @@ describe('verification codes', () => {
     expect(h.stack.outbox.to(person.email)).toHaveLength(5);
     now += 61_000;
     vi.setSystemTime(now);
-    expect((await post('/auth/resend', { email: person.email })).status).toBe(429);
+    expect((await post('/auth/resend', { email: person.email })).status).toBe(202);
+    expect(h.stack.outbox.to(person.email)).toHaveLength(5);
     // Only the newest code works.
     const codes = h.stack.outbox.to(person.email).map((m) => m.code);
     expect((await post('/auth/verify', { email: person.email, code: codes.at(-1) })).status).toBe(200);
+  });
+});
+
+describe('register right after a mail', () => {
+  it('answers a fresh address and one just mailed alike (202, same body, no Retry-After)', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
+    const mailed = newPerson();
+    const fresh = newPerson();
+    await post('/auth/register', mailed);
+    const [again, first] = await Promise.all([post('/auth/register', mailed), post('/auth/register', fresh)]);
+    expect(again.status).toBe(first.status);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('retry-after')).toBe(first.headers.get('retry-after'));
+    expect(h.stack.outbox.to(mailed.email)).toHaveLength(1);
+  });
+});
+
+describe('login throttling', () => {
+  it('counts concurrent wrong passwords exactly, then slows the client down, and the right password works after the wait', {
+    timeout: SCRYPT_TIMEOUT_MS,
+  }, async () => {
+    const { person } = await signUp();
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        post('/auth/login', { email: person.email, password: `wrong ${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    const checked = statuses.filter((s) => s === 401).length;
+    // Every try that reached the password check was counted before it, on the address and the client.
+    const counters = await h.itemsOf('users', [person.email.toLowerCase()]);
+    const address = counters.find((i) => i.pk === `loginfail#${person.email.toLowerCase()}`);
+    expect(address?.failures).toBe(checked);
+    for (const answer of answers.filter((a) => a.status === 429)) {
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    // Never a lock-out: within the longest client wait (15 minutes) the owner gets in.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 15 * 60_000 + 1000);
+    const login = await post('/auth/login', { email: person.email, password: person.password });
+    expect(login.status).toBe(200);
   });
 });
 

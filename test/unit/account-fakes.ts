@@ -34,6 +34,7 @@ const key = {
   code: (e: string) => `code#${e}`,
   mail: (e: string) => `mail#${e}`,
   loginFailures: (e: string) => `loginfail#${e}`,
+  clientLoginFailures: (c: string, e: string) => `loginclient#${c}#${e}`,
 };
 
 export class FakeAccountStore implements AccountStore {
@@ -43,7 +44,11 @@ export class FakeAccountStore implements AccountStore {
 
   /** Items other than rate-limit bookkeeping (mail logs, login failures). */
   accountItems(): Map<string, Item> {
-    return new Map([...this.items].filter(([pk]) => !pk.startsWith('mail#') && !pk.startsWith('loginfail#')));
+    return new Map(
+      [...this.items].filter(
+        ([pk]) => !pk.startsWith('mail#') && !pk.startsWith('loginfail#') && !pk.startsWith('loginclient#'),
+      ),
+    );
   }
 
   private get<T>(pk: string): T | undefined {
@@ -165,23 +170,53 @@ export class FakeAccountStore implements AccountStore {
     return account === undefined ? undefined : ({ ...account, userId } as AccountRecord);
   }
 
-  async loginState(emailKey: string): Promise<LoginState> {
-    const item = this.items.get(key.loginFailures(emailKey)) ?? {};
-    const failures: Record<number, number> = {};
-    for (const [name, value] of Object.entries(item)) {
-      const minute = /^f(\d+)$/.exec(name)?.[1];
-      if (minute !== undefined) failures[Number(minute)] = value as number;
-    }
-    return { email: this.get<EmailGuard>(key.email(emailKey)), failures };
+  async loginState(emailKey: string, clientKey: string): Promise<LoginState> {
+    const counter = (pk: string) => {
+      const item = this.items.get(pk);
+      return item === undefined
+        ? undefined
+        : {
+            failures: item.failures as number,
+            lastAt: item.lastAt as number,
+            expiresAt: item.expiresAt as number,
+          };
+    };
+    return {
+      email: this.get<EmailGuard>(key.email(emailKey)),
+      address: counter(key.loginFailures(emailKey)),
+      client: counter(key.clientLoginFailures(clientKey, emailKey)),
+    };
   }
 
-  async recordLoginFailure(emailKey: string, minute: number, stale: readonly number[], expiresAt: number) {
-    this.writes.push('recordLoginFailure');
-    const item = this.items.get(key.loginFailures(emailKey)) ?? { pk: key.loginFailures(emailKey) };
-    item[`f${minute}`] = ((item[`f${minute}`] as number | undefined) ?? 0) + 1;
-    for (const m of stale) delete item[`f${m}`];
-    item.expiresAt = expiresAt;
-    this.items.set(key.loginFailures(emailKey), item);
+  async takeLoginAttempt(
+    emailKey: string,
+    clientKey: string,
+    expected: { address: number; client: number },
+    nowMs: number,
+    expiresAt: number,
+  ) {
+    this.writes.push('takeLoginAttempt');
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const pks = [key.loginFailures(emailKey), key.clientLoginFailures(clientKey, emailKey)] as const;
+    const counts = [expected.address, expected.client];
+    const holds = pks.every((pk, i) => {
+      const item = this.items.get(pk);
+      const live = item !== undefined && (item.expiresAt as number) > nowSeconds;
+      return counts[i] === 0 ? !live || item?.failures === 0 : live && item?.failures === counts[i];
+    });
+    if (!holds) return false;
+    pks.forEach((pk, i) => {
+      this.items.set(pk, { pk, failures: (counts[i] ?? 0) + 1, lastAt: nowMs, expiresAt });
+    });
+    return true;
+  }
+
+  async clearLoginAttempt(emailKey: string, clientKey: string) {
+    this.writes.push('clearLoginAttempt');
+    this.items.delete(key.clientLoginFailures(clientKey, emailKey));
+    const address = this.items.get(key.loginFailures(emailKey));
+    if (address !== undefined && (address.failures as number) > 0)
+      address.failures = (address.failures as number) - 1;
   }
 
   async replacePasswordHash(userId: string, previous: string, next: string) {
@@ -277,6 +312,10 @@ export class FakeConnectionCloser implements ConnectionCloser {
   }
   async forceDisconnect(connectionId: string) {
     this.closed.push(connectionId);
-    for (const [userId, ids] of this.open) this.open.set(userId, ids.filter((id) => id !== connectionId));
+    for (const [userId, ids] of this.open)
+      this.open.set(
+        userId,
+        ids.filter((id) => id !== connectionId),
+      );
   }
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  loginRetryAfter,
+  ADDRESS_LOGIN_BACKOFF,
+  CLIENT_LOGIN_BACKOFF,
+  loginWaitMs,
   mailRetryAfter,
-  minuteOf,
   retryAfterSeconds,
-  staleMinutes,
   withSend,
 } from '../../lambdas/domain/rate-limits.ts';
 
@@ -35,20 +35,16 @@ describe('sliding-window limits', () => {
     expect(withSend(log, now)).toEqual([40, 30, 20, 10].map((m) => now - minutes(m)).concat(now));
   });
 
-  it('failed logins: at most 100 in any hour, counted per minute as late as possible', () => {
-    const minute = minuteOf(now);
-    expect(loginRetryAfter({ [minute - 10]: 99 }, now)).toBe(0);
-    const wait = loginRetryAfter({ [minute - 10]: 60, [minute - 5]: 40 }, now);
-    // The first bucket ends 9 minutes ago, so it leaves the window in 51 minutes.
-    expect(wait).toBe(51 * 60);
-    expect(loginRetryAfter({ [minute - 10]: 60, [minute - 5]: 40 }, now + wait * 1000)).toBe(0);
+  it('failed logins from one client: 5 free, then a wait that doubles, up to 15 minutes', () => {
+    expect([0, 1, 5].map((n) => loginWaitMs(n, CLIENT_LOGIN_BACKOFF))).toEqual([0, 0, 0]);
+    expect([6, 7, 8, 10].map((n) => loginWaitMs(n, CLIENT_LOGIN_BACKOFF))).toEqual([1000, 2000, 4000, 16_000]);
+    expect(loginWaitMs(20, CLIENT_LOGIN_BACKOFF)).toBe(15 * 60_000);
+    expect(loginWaitMs(10_000, CLIENT_LOGIN_BACKOFF)).toBe(15 * 60_000);
   });
 
-  it('failed-login minutes that no hour-long window ending now can reach are stale', () => {
-    const minute = minuteOf(now);
-    // Minute −60 still counts: its failures are taken as coming at its very end.
-    expect(staleMinutes({ [minute - 61]: 1, [minute - 60]: 1, [minute - 59]: 1, [minute]: 1 }, now)).toEqual([
-      minute - 61,
-    ]);
+  it('failed logins on an address from every client: 50 free, then never more than 30 s between tries', () => {
+    expect(loginWaitMs(50, ADDRESS_LOGIN_BACKOFF)).toBe(0);
+    expect(loginWaitMs(51, ADDRESS_LOGIN_BACKOFF)).toBe(1000);
+    expect(loginWaitMs(1_000_000, ADDRESS_LOGIN_BACKOFF)).toBe(30_000);
   });
 });
