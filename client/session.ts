@@ -207,6 +207,8 @@ export class ParleySession {
   private lostAt: number;
   private token: string | undefined;
   private tokenRefused = false;
+  /** Whether the token was renewed after a failure since the last open socket. */
+  private renewedSinceOpen = false;
   private readonly queue: Outbound[] = [];
   private readonly seen = new Map<string, true>();
   /** Non-message events seen while two sockets overlap, with the socket each came from. */
@@ -372,6 +374,7 @@ export class ParleySession {
     if (reason !== undefined) {
       this.token = await provider({ reason });
       this.tokenRefused = false;
+      if (reason === 'refused') this.renewedSinceOpen = true;
     }
     return this.token as string;
   }
@@ -397,9 +400,11 @@ export class ParleySession {
     } catch (error) {
       if (this.stopped) return;
       const failure = error instanceof Error ? error : new Error(String(error));
-      // Browsers hide the status of a refused handshake: a failure without one may be a 401 too.
-      if (failure instanceof ParleyConnectError && (failure.status === 401 || failure.status === undefined)) {
-        this.tokenRefused = failure.status === 401 || !isNodeRuntime;
+      if (failure instanceof ParleyConnectError) {
+        // Browsers hide the status of a refused handshake: a failure without one may be a 401
+        // too, so the token is renewed once per run of failures (not at every try while offline).
+        const maybeRefused = failure.status === undefined && !isNodeRuntime && !this.renewedSinceOpen;
+        if (failure.status === 401 || maybeRefused) this.tokenRefused = true;
       }
       this.emit('error', failure);
       this.scheduleReconnect(failure);
@@ -436,6 +441,7 @@ export class ParleySession {
     this.connection = connection;
     this.attempt = 0;
     this.everOpened = true;
+    this.renewedSinceOpen = false;
     connection.on('frame', (frame) => this.onFrame(connection, frame));
     void connection.whenClosed().then((info) => this.onClosed(connection, info));
     this.lastSentAt = performance.now();

@@ -1,0 +1,176 @@
+/**
+ * The reference web app (web/) in Debian's Chromium, driven by playwright-core, against the
+ * local stack: two people in two browser contexts sign up or log in and chat live; one goes
+ * offline while the other writes and, back online, sees every message once; a socket the server
+ * closes is recovered without a reload. Each scenario leaves a screenshot in
+ * test-results/web-app/.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startWebApp, type WebApp } from '../../web/server.ts';
+import { type Harness, startHarness } from './harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const screenshots = resolve(import.meta.dirname, '../../test-results/web-app');
+const PASSWORD = 'correct horse battery';
+
+let h: Harness;
+let web: WebApp;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  web = await startWebApp({ httpUrl: h.stack.httpUrl, wsUrl: h.stack.wsUrl, port: 0 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+  await mkdir(screenshots, { recursive: true });
+}, 120_000);
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+  await h.cleanUp();
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await h?.stop();
+});
+
+/** A verified account with a password, as sign-up would leave it. */
+async function account(name: string): Promise<{ userId: string; email: string }> {
+  const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
+  const userId = h.id(name);
+  const email = `${userId}@example.com`;
+  await new DynamoUserSeeder().seedVerifiedUser({
+    userId,
+    name,
+    username: userId,
+    email,
+    password: PASSWORD,
+  });
+  return { userId, email };
+}
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(web.url);
+  return page;
+}
+
+async function logIn(email: string): Promise<Page> {
+  const page = await newPage();
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect.poll(() => state(page), { timeout: 20_000 }).toBe('open');
+  return page;
+}
+
+const state = (page: Page) => page.getByTestId('connection-state').textContent({ timeout: 20_000 });
+const texts = (page: Page) => page.getByTestId('message').locator('.text').allTextContents();
+
+async function openChat(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('heading', { level: 2 }).waitFor();
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+/** `userId`'s sockets, closed from the server side as API Gateway or a network fault would. */
+function cut(userId: string): void {
+  for (const id of h.connectionsOf(userId)) h.stack.gateway.disconnect(id, 1001, 'Going away');
+}
+
+describe('the web app', () => {
+  it('signs one person up with the e-mailed code, logs another in, and they chat live', {
+    timeout: 90_000,
+  }, async () => {
+    const bob = await account('bob');
+    const ann = await newPage();
+    const annEmail = `${h.id('ann')}@example.com`;
+    const annUsername = annEmail.split('@')[0] as string;
+    await ann.getByRole('button', { name: 'Create an account' }).click();
+    await ann.getByLabel('E-mail').fill(annEmail);
+    await ann.getByLabel('Password').fill(PASSWORD);
+    await ann.getByLabel('Name', { exact: true }).fill('Ann');
+    await ann.getByLabel('Username').fill(annUsername);
+    await ann.getByRole('button', { name: 'Sign up' }).click();
+    await ann.getByRole('textbox', { name: 'Code' }).waitFor();
+    await expect.poll(() => h.stack.outbox.to(annEmail).length).toBe(1);
+    await ann.getByRole('textbox', { name: 'Code' }).fill(h.stack.outbox.to(annEmail)[0]?.code as string);
+    await ann.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => state(ann), { timeout: 20_000 }).toBe('open');
+
+    const bobPage = await logIn(bob.email);
+    await openChat(ann, bob.userId);
+    await send(ann, 'Hi Bob');
+    // Bob's list shows the new conversation with its unread count, live.
+    await bobPage.getByTestId('conversation').filter({ hasText: 'Hi Bob' }).getByText('1').waitFor();
+    await bobPage.getByTestId('conversation').first().click();
+    await expect.poll(() => texts(bobPage)).toEqual(['Hi Bob']);
+    // Opening it marked it read: Ann sees the receipt.
+    await expect
+      .poll(() => ann.getByTestId('receipt').allTextContents(), { timeout: 15_000 })
+      .toEqual(['Read']);
+    await send(bobPage, 'Hello Ann');
+    await expect.poll(() => texts(ann)).toEqual(['Hi Bob', 'Hello Ann']);
+    await ann.screenshot({ path: join(screenshots, 'chat-live.png') });
+  });
+
+  it('shows everything written while a person was offline once they are back, each message once', {
+    timeout: 90_000,
+  }, async () => {
+    const [ann, bob] = [await account('ann'), await account('bob')];
+    const annPage = await logIn(ann.email);
+    const bobPage = await logIn(bob.email);
+    await openChat(annPage, bob.userId);
+    await send(annPage, 'before');
+    await openChat(bobPage, ann.userId);
+    await expect.poll(() => texts(bobPage)).toEqual(['before']);
+
+    await bobPage.context().setOffline(true);
+    cut(bob.userId);
+    await expect.poll(() => state(bobPage), { timeout: 20_000 }).toBe('reconnecting');
+    for (const text of ['while away 1', 'while away 2', 'while away 3']) await send(annPage, text);
+    await expect.poll(() => texts(annPage)).toHaveLength(4);
+    await bobPage.context().setOffline(false);
+    await expect.poll(() => state(bobPage), { timeout: 30_000 }).toBe('open');
+    await expect
+      .poll(() => texts(bobPage), { timeout: 20_000 })
+      .toEqual(['before', 'while away 1', 'while away 2', 'while away 3']);
+    await bobPage.screenshot({ path: join(screenshots, 'back-online.png') });
+  });
+
+  it('recovers a socket the server closed without a reload', { timeout: 90_000 }, async () => {
+    const [ann, bob] = [await account('ann'), await account('bob')];
+    const annPage = await logIn(ann.email);
+    const bobPage = await logIn(bob.email);
+    await annPage.evaluate(() => {
+      (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+    await openChat(annPage, bob.userId);
+    const [first] = h.connectionsOf(ann.userId);
+    cut(ann.userId);
+    await expect
+      .poll(() => h.connectionsOf(ann.userId).some((id) => id !== first), { timeout: 20_000 })
+      .toBe(true);
+    await expect.poll(() => state(annPage)).toBe('open');
+    await send(annPage, 'after the close');
+    await openChat(bobPage, ann.userId);
+    await expect.poll(() => texts(bobPage), { timeout: 20_000 }).toEqual(['after the close']);
+    expect(
+      await annPage.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+    ).toBe(true);
+    await annPage.screenshot({ path: join(screenshots, 'server-close.png') });
+  });
+});
