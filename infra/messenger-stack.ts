@@ -84,6 +84,12 @@ export class MessengerStack extends Stack {
     this.settings = settings;
 
     this.storage = new Storage(this, 'Storage');
+    for (const [id, table] of Object.entries(this.storage.tables)) {
+      new CfnOutput(this, `${id.charAt(0).toUpperCase()}${id.slice(1)}TableName`, {
+        description: `The ${id} table (npm run admin reads the table names from these outputs)`,
+        value: table.tableName,
+      });
+    }
 
     // HS256 key: 64 alphanumeric characters are 64 bytes (~380 bits of entropy), above the
     // 256 bits the jwt adapter insists on.

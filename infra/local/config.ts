@@ -14,6 +14,8 @@ export const LOCAL_STAGE = 'local';
 export const DEFAULT_WS_PORT = 3001;
 /** @default 3000 */
 export const DEFAULT_HTTP_PORT = 3000;
+/** DynamoDB Local of `npm start` (a fixed port, so `npm run admin` finds it). @default 8000 */
+export const DEFAULT_DYNAMO_PORT = 8000;
 
 const DEFAULT_LOCAL_JWT_SECRET = 'parley-local-development-secret-do-not-use-in-the-cloud';
 

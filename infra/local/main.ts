@@ -3,10 +3,16 @@
  *
  *   npm start                      in memory
  *   npm start -- --persist .local  keep DynamoDB's data in .local/
- *   npm start -- --ws-port 4001 --http-port 4000
+ *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, DEMO_PASSWORD, DEMO_USERS } from './config.ts';
+import {
+  DEFAULT_DYNAMO_PORT,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_WS_PORT,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+} from './config.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 import { signLocalToken } from './tokens.ts';
 
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     persist: { type: 'string' },
     'ws-port': { type: 'string' },
     'http-port': { type: 'string' },
+    'dynamo-port': { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -49,6 +56,7 @@ try {
   stack = await startLocalStack({
     wsPort: port(values['ws-port'], DEFAULT_WS_PORT, '--ws-port'),
     httpPort: port(values['http-port'], DEFAULT_HTTP_PORT, '--http-port'),
+    dynamoPort: port(values['dynamo-port'], DEFAULT_DYNAMO_PORT, '--dynamo-port'),
     persistDir: values.persist,
     quiet: values.quiet,
   });
@@ -56,7 +64,7 @@ try {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
     code === 'EADDRINUSE'
-      ? `A port is in use (${(error as Error).message}); stop the other process or pass --ws-port/--http-port.`
+      ? `A port is in use (${(error as Error).message}); stop the other process or pass --ws-port/--http-port/--dynamo-port.`
       : error,
   );
   process.exit(1);

@@ -49,6 +49,8 @@ export interface LocalStackOptions {
    * database running when it stops.
    */
   readonly dynamoEndpoint?: string;
+  /** The port of the DynamoDB Local the stack starts (without `dynamoEndpoint`). @default a free port */
+  readonly dynamoPort?: number;
   /** Prefix of the physical table names. @default 'parley-local-' */
   readonly tablePrefix?: string;
   /** @default 10 minutes */
@@ -129,7 +131,8 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   const wsPort = pickPort(options.wsPort, DEFAULT_WS_PORT, previous?.ws);
   const httpPort = pickPort(options.httpPort, DEFAULT_HTTP_PORT, previous?.http);
   // Picked now (not by the emulator) so that the environment is complete before Java is up.
-  const dynamoPort = previous?.dynamo ?? (options.dynamoEndpoint === undefined ? await freePort() : 0);
+  const dynamoPort =
+    previous?.dynamo ?? (options.dynamoEndpoint === undefined ? options.dynamoPort || (await freePort()) : 0);
   const dynamoEndpoint = options.dynamoEndpoint ?? `http://127.0.0.1:${dynamoPort}`;
   const tableName = (id: string) =>
     options.tablePrefix === undefined ? localTableName(id) : `${options.tablePrefix}${id}`;

@@ -80,7 +80,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
       );
     }
     const [sender, reader] = users as [SmokeUser, SmokeUser];
-    const [senderSocket, readerSocket] = await step('connect both users', () =>
+    const [senderSocket, readerSocket] = (await step('connect both users', () =>
       Promise.all(
         [sender, reader].map(async (user) => {
           const client = await ParleyClient.connect(options.ws, user.token, {
@@ -91,7 +91,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
           return client;
         }),
       ),
-    );
+    )) as [ParleyClient, ParleyClient];
     const clientMessageId = `smoke-${randomBytes(6).toString('hex')}`;
     const text = `Parley smoke check ${new Date().toISOString()}`;
     const { message } = await step('send a message', () =>

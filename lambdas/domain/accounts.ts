@@ -19,7 +19,13 @@ import { ulid } from 'ulid';
 import type { AccountView, HttpReplies, HttpRequests } from '../../protocol/http.ts';
 import { httpSchemas } from '../../protocol/http.ts';
 import { USER_ID_PATTERN } from '../../protocol/limits.ts';
-import { BadRequestError, ConflictError, RateLimitedError, UnauthorizedError } from '../shared/errors.ts';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  RateLimitedError,
+  UnauthorizedError,
+} from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { codeMail, signUpAttemptMail } from './account-mails.ts';
 import type { Caller, Client, TokenHolder } from './caller.ts';
@@ -72,6 +78,7 @@ export const CODE_REJECTED_MESSAGE =
 export const LOGIN_REFUSED_MESSAGE =
   'The e-mail address or password is wrong, or the address is not confirmed yet.';
 export const TOKEN_REVOKED_MESSAGE = 'This token is no longer valid. Log in again.';
+export const SUSPENDED_MESSAGE = 'This account is suspended. Contact the service’s support.';
 
 export interface AccountDeps {
   readonly accounts: AccountStore;
@@ -397,6 +404,7 @@ export async function login(
   if (!matches || account === undefined || account.emailConfirmedAt === undefined) {
     throw new UnauthorizedError(LOGIN_REFUSED_MESSAGE);
   }
+  if (account.suspendedAt !== undefined) throw new ForbiddenError(SUSPENDED_MESSAGE);
   await deps.accounts.clearLoginAttempt(emailKey, clientKey);
   if (needsRehash(account.passwordHash, params)) {
     const rehashed = await hashPassword(input.password, params);

@@ -45,6 +45,10 @@ export const requireAccount: ConnectionMiddleware = async (context) =>
 export const requireConfirmedEmail: ConnectionMiddleware = async (context) =>
   typeof (await context.snapshot()).account?.emailConfirmedAt === 'string';
 
+/** Accounts an operator suspended (`suspendedAt`, `npm run admin -- suspend`) may not connect. */
+export const refuseSuspended: ConnectionMiddleware = async (context) =>
+  (await context.snapshot()).account?.suspendedAt === undefined;
+
 /** Tokens issued before the user's last logout (`iat` < `tokensValidAfter`) are refused. */
 export const refuseRevokedTokens: ConnectionMiddleware = async (context) => {
   const { account } = await context.snapshot();
@@ -69,6 +73,7 @@ export function limitConnections(max: number): ConnectionMiddleware {
 export const connectionMiddlewares: readonly ConnectionMiddleware[] = [
   requireAccount,
   requireConfirmedEmail,
+  refuseSuspended,
   refuseRevokedTokens,
   limitConnections(MAX_CONNECTIONS_PER_USER),
 ];

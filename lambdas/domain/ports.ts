@@ -265,6 +265,8 @@ export interface AccountRecord {
   readonly emailConfirmedAt?: string;
   /** Tokens issued (`iat`) before this time are refused (set by logout). */
   readonly tokensValidAfter?: number;
+  /** Set by an operator (`npm run admin -- suspend`): login and `$connect` refuse the account. */
+  readonly suspendedAt?: string;
   /** Pending sign-ups only: when the sign-up lapses (the table's TTL attribute). */
   readonly expiresAt?: number;
 }

@@ -6,6 +6,7 @@ import {
   limitConnections,
   MAX_CONNECTIONS_PER_USER,
   refuseRevokedTokens,
+  refuseSuspended,
   requireAccount,
   requireConfirmedEmail,
 } from '../../lambdas/domain/connection-middlewares.ts';
@@ -58,6 +59,14 @@ describe('requireConfirmedEmail', () => {
   });
 });
 
+describe('refuseSuspended', () => {
+  it('refuses an account an operator suspended and admits it again once restored', async () => {
+    const suspended = { ...confirmed, suspendedAt: '2026-11-27T10:00:00.000Z' };
+    expect(await refuseSuspended(context({ account: suspended, liveConnections: [] }).ctx)).toBe(false);
+    expect(await refuseSuspended(context({ account: confirmed, liveConnections: [] }).ctx)).toBe(true);
+  });
+});
+
 describe('refuseRevokedTokens', () => {
   const loggedOut = { ...confirmed, tokensValidAfter: 1_800_000_100 };
   it('refuses a token issued before the last logout', async () => {
@@ -98,13 +107,14 @@ describe('limitConnections', () => {
 });
 
 describe('the default chain', () => {
-  it('holds the four middlewares, in order', () => {
-    expect(connectionMiddlewares.slice(0, 3)).toEqual([
+  it('holds the five middlewares, in order', () => {
+    expect(connectionMiddlewares.slice(0, 4)).toEqual([
       requireAccount,
       requireConfirmedEmail,
+      refuseSuspended,
       refuseRevokedTokens,
     ]);
-    expect(connectionMiddlewares).toHaveLength(4);
+    expect(connectionMiddlewares).toHaveLength(5);
   });
 
   it('admits a confirmed account and reads the snapshot through one memoized read', async () => {

@@ -1,0 +1,266 @@
+/**
+ * `npm run admin -- <command>`: what an operator does to accounts (docs/operations.md, "Admin").
+ * Against the local stack of `npm start` by default (its DynamoDB Local on :8000, tables
+ * `parley-local-*`, Management API on :3001), or against a deployed stack by the outputs file of
+ * `cdk deploy --outputs-file FILE` and the caller's AWS credentials (profile, SSO, environment).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { tableList } from '../../lambdas/tables.ts';
+import {
+  DEFAULT_DYNAMO_PORT,
+  DEFAULT_WS_PORT,
+  LOCAL_REGION,
+  LOCAL_STAGE,
+  localTableName,
+} from '../local/config.ts';
+
+export const ADMIN_USAGE = `Usage: npm run admin -- <command> [options] [target]
+
+Commands:
+  create-user --email E --name N --username U [--password P] [--user-id ID]
+                        a confirmed account that can log in at once (no e-mail is sent); without
+                        --password one is generated and printed once
+  suspend --user ID     login and $connect refuse the user; every token and refresh token so far
+                        is void; open sockets are closed
+  restore --user ID     lift a suspension (the user logs in again)
+  erase --user ID --yes erase the user (docs/operations.md, "Erasing a user": what goes, what stays)
+
+Target (default: the local stack of npm start):
+  --dynamo-endpoint URL       local DynamoDB (default http://127.0.0.1:${DEFAULT_DYNAMO_PORT})
+  --table-prefix P            local table names (default parley-local-)
+  --management-endpoint URL   local Management API (default http://127.0.0.1:${DEFAULT_WS_PORT}/${LOCAL_STAGE})
+  --outputs FILE [--stack NAME]
+                              a deployed stack: the file \`npx cdk deploy --outputs-file FILE\` wrote
+                              (NAME when it holds several stacks); uses your AWS credentials`;
+
+/** Where the commands go: table names, the DynamoDB endpoint (local only) and the Management API. */
+export interface AdminTarget {
+  readonly description: string;
+  readonly tableNames: Readonly<Record<string, string>>;
+  /** Set for the local stack; a deployed stack uses the SDK's own resolution. */
+  readonly dynamoEndpoint?: string;
+  readonly managementEndpoint: string;
+  readonly region?: string;
+  readonly local: boolean;
+}
+
+/** The local stack of `npm start`, or one with other ports and prefix. */
+export function localTarget(
+  options: { dynamoEndpoint?: string; tablePrefix?: string; managementEndpoint?: string } = {},
+): AdminTarget {
+  const prefix = options.tablePrefix;
+  return {
+    description: 'the local stack',
+    local: true,
+    region: LOCAL_REGION,
+    dynamoEndpoint: options.dynamoEndpoint ?? `http://127.0.0.1:${DEFAULT_DYNAMO_PORT}`,
+    managementEndpoint: options.managementEndpoint ?? `http://127.0.0.1:${DEFAULT_WS_PORT}/${LOCAL_STAGE}`,
+    tableNames: Object.fromEntries(
+      tableList.map((table) => [
+        table.id,
+        prefix === undefined ? localTableName(table.id) : `${prefix}${table.id}`,
+      ]),
+    ),
+  };
+}
+
+/**
+ * A deployed stack from `cdk deploy --outputs-file` (`{"Parley-staging": {"UsersTableName": …}}`):
+ * the `{Id}TableName` outputs and `ManagementApiEndpoint`; the region is the endpoint's.
+ */
+export function deployedTarget(outputsJson: string, stackName?: string): AdminTarget {
+  const all = JSON.parse(outputsJson) as Record<string, Record<string, string>>;
+  const names = Object.keys(all);
+  const name = stackName ?? (names.length === 1 ? names[0] : undefined);
+  if (name === undefined) {
+    throw new Error(
+      `The outputs file holds ${names.length} stacks (${names.join(', ')}): pick one with --stack`,
+    );
+  }
+  const outputs = all[name];
+  if (outputs === undefined)
+    throw new Error(`The outputs file has no stack "${name}" (it has ${names.join(', ')})`);
+  const tableNames: Record<string, string> = {};
+  for (const table of tableList) {
+    const key = `${table.id.charAt(0).toUpperCase()}${table.id.slice(1)}TableName`;
+    const value = outputs[key];
+    if (value === undefined) {
+      throw new Error(`Stack ${name} has no output ${key}: deploy the current version of the stack first`);
+    }
+    tableNames[table.id] = value;
+  }
+  const managementEndpoint = outputs.ManagementApiEndpoint;
+  if (managementEndpoint === undefined) throw new Error(`Stack ${name} has no output ManagementApiEndpoint`);
+  const region = /\.execute-api\.([a-z0-9-]+)\./.exec(managementEndpoint)?.[1];
+  return { description: `stack ${name}`, local: false, tableNames, managementEndpoint, region };
+}
+
+/**
+ * Points this process at the target: table-name variables, and for the local stack its endpoint,
+ * region and dummy credentials. Call before importing any adapter (they read it at load).
+ */
+export function applyTarget(target: AdminTarget): void {
+  for (const table of tableList) {
+    const name = target.tableNames[table.id];
+    if (name !== undefined) process.env[table.envVar] = name;
+  }
+  if (target.region !== undefined) process.env.AWS_REGION = target.region;
+  if (target.local) {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = target.dynamoEndpoint;
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+}
+
+export interface AdminCommand {
+  readonly command: string;
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+}
+
+/** Runs one command against the target `applyTarget` set; returns the lines to print. */
+export async function runAdminCommand(
+  { command, options }: AdminCommand,
+  target: AdminTarget,
+  now: Date = new Date(),
+): Promise<string[]> {
+  const text = (name: string): string => {
+    const value = options[name];
+    if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${command} needs --${name}`);
+    return value.trim();
+  };
+  const { DynamoAccountAdmin, tableNamesFromEnv } = await import('../../lambdas/adapters/account-admin.ts');
+  const admin = new DynamoAccountAdmin(tableNamesFromEnv());
+  switch (command) {
+    case 'create-user': {
+      const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
+      const { newUserId } = await import('../../lambdas/domain/accounts.ts');
+      const generated = options.password === undefined;
+      const password = generated ? randomBytes(18).toString('base64url') : text('password');
+      const userId = typeof options['user-id'] === 'string' ? text('user-id') : newUserId();
+      const email = text('email');
+      const outcome = await new DynamoUserSeeder().seedVerifiedUser(
+        { userId, email, name: text('name'), username: text('username'), password },
+        now,
+      );
+      if (outcome === 'exists')
+        throw new Error(`There is an account with id ${userId} already; nothing changed`);
+      return [
+        `Created ${userId} (${email}) on ${target.description}: confirmed, can log in now.`,
+        ...(generated ? [`Password (shown once): ${password}`] : []),
+      ];
+    }
+    case 'suspend': {
+      const userId = text('user');
+      if (!(await admin.suspend(userId, now)))
+        throw new Error(`No confirmed account ${userId}; nothing changed`);
+      const closed = await closeConnections(target, await admin.connections(userId));
+      return [`Suspended ${userId} on ${target.description}: tokens void, ${closed} open socket(s) closed.`];
+    }
+    case 'restore': {
+      const userId = text('user');
+      if (!(await admin.restore(userId))) throw new Error(`${userId} is not suspended; nothing changed`);
+      return [`Restored ${userId} on ${target.description}: the user may log in again.`];
+    }
+    case 'erase': {
+      const userId = text('user');
+      if (options.yes !== true) {
+        throw new UsageError(
+          `erase cannot be undone: add --yes to erase ${userId} from ${target.description}`,
+        );
+      }
+      const report = await admin.erase(userId);
+      if (report === undefined) throw new Error(`No account ${userId}; nothing changed`);
+      const closed = await closeConnections(target, report.connections);
+      return [
+        `Erased ${userId} from ${target.description}:`,
+        `  account and its e-mail/username guards: ${report.account}`,
+        `  codes, mail log, login counters, refresh families: ${report.accountRecords}`,
+        `  presence item: ${report.presence}; open sockets closed: ${closed}`,
+        `  follows and blocks (both ways): ${report.relations}; others' presence copies updated: ${report.presenceCopies}`,
+        `  stories: ${report.stories}; random chat items: ${report.random}`,
+        `  messages to themselves: ${report.ownMessages}`,
+        '  Messages exchanged with other users stay in those users’ histories (docs/operations.md).',
+      ];
+    }
+    case 'list-reports':
+    case 'delete-message':
+      throw new Error(
+        `${command} needs the reports and message deletion of issue 10, which are not in this version`,
+      );
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+/** Closes the sockets (best effort: a gone one is fine); how many API Gateway closed. */
+async function closeConnections(target: AdminTarget, connectionIds: readonly string[]): Promise<number> {
+  if (connectionIds.length === 0) return 0;
+  const { ApiGatewayManagementApiClient, DeleteConnectionCommand } = await import(
+    '@aws-sdk/client-apigatewaymanagementapi'
+  );
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: target.managementEndpoint,
+    region: target.region,
+  });
+  const closed = await Promise.all(
+    connectionIds.map((ConnectionId) =>
+      client.send(new DeleteConnectionCommand({ ConnectionId })).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return closed.filter(Boolean).length;
+}
+
+export class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      'user-id': { type: 'string' },
+      user: { type: 'string' },
+      yes: { type: 'boolean', default: false },
+      'dynamo-endpoint': { type: 'string' },
+      'table-prefix': { type: 'string' },
+      'management-endpoint': { type: 'string' },
+      outputs: { type: 'string' },
+      stack: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const [command] = positionals;
+  if (values.help === true || command === undefined) {
+    console.log(ADMIN_USAGE);
+    process.exit(command === undefined && values.help !== true ? 2 : 0);
+  }
+  try {
+    const target =
+      values.outputs === undefined
+        ? localTarget({
+            dynamoEndpoint: values['dynamo-endpoint'],
+            tablePrefix: values['table-prefix'],
+            managementEndpoint: values['management-endpoint'],
+          })
+        : deployedTarget(readFileSync(values.outputs, 'utf8'), values.stack);
+    applyTarget(target);
+    for (const line of await runAdminCommand({ command, options: values }, target)) console.log(line);
+  } catch (error) {
+    console.error(
+      error instanceof UsageError ? `${error.message}\n\n${ADMIN_USAGE}` : (error as Error).message,
+    );
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,190 @@
+/** `npm run admin` against the local stack: create, suspend, restore and erase users. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyConnectError } from '../../client/index.ts';
+import {
+  type AdminTarget,
+  deployedTarget,
+  localTarget,
+  runAdminCommand,
+  UsageError,
+} from '../../infra/ops/admin.ts';
+import { tableList } from '../../lambdas/tables.ts';
+import { type Harness, startHarness } from './harness.ts';
+
+let h: Harness;
+let target: AdminTarget;
+
+beforeAll(async () => {
+  h = await startHarness();
+  // The harness's stack: its DynamoDB, its tables (already in the environment) and its gateway.
+  target = {
+    ...localTarget({
+      dynamoEndpoint: h.stack.dynamoEndpoint,
+      managementEndpoint: h.stack.managementEndpoint,
+    }),
+    tableNames: Object.fromEntries(tableList.map((table) => [table.id, process.env[table.envVar] ?? ''])),
+  };
+});
+afterAll(() => h?.stop());
+afterEach(() => h.cleanUp());
+
+const admin = (command: string, options: Record<string, string | boolean>) =>
+  runAdminCommand({ command, options }, target);
+
+async function login(
+  email: string,
+  password: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${h.stack.httpUrl}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A user made by `create-user`, with its password. */
+async function createUser(name: string): Promise<{ userId: string; email: string; password: string }> {
+  const userId = h.id(name);
+  const email = `${userId}@admin.parley.test`;
+  const password = `the password of ${userId}`;
+  const lines = await admin('create-user', { email, name, username: userId, password, 'user-id': userId });
+  expect(lines[0]).toMatch(new RegExp(`^Created ${userId} \\(${email}\\)`));
+  return { userId, email, password };
+}
+
+const image = (fill: string) => `data:image/png;base64,${fill.repeat(400)}`;
+
+describe('npm run admin', () => {
+  it('create-user makes a confirmed account that logs in at once, with a generated password when none is given', async () => {
+    const userId = h.id('gen');
+    const email = `${userId}@admin.parley.test`;
+    const lines = await admin('create-user', { email, name: 'Gen', username: userId, 'user-id': userId });
+    const password = /^Password \(shown once\): (\S+)$/.exec(lines[1] ?? '')?.[1];
+    expect(password).toBeDefined();
+    const answer = await login(email, password as string);
+    expect(answer.status).toBe(200);
+    expect((answer.body.user as { userId: string }).userId).toBe(userId);
+    await expect(
+      admin('create-user', {
+        email: `other-${email}`,
+        name: 'Gen',
+        username: `${userId}x`,
+        'user-id': userId,
+      }),
+    ).rejects.toThrow(`There is an account with id ${userId} already`);
+  });
+
+  it('suspend closes the sockets and refuses login and connecting; restore lets the user log in again', async () => {
+    const ann = await createUser('ann');
+    const socket = await h.connect(ann.userId);
+    const lines = await admin('suspend', { user: ann.userId });
+    expect(lines).toEqual([
+      `Suspended ${ann.userId} on the local stack: tokens void, 1 open socket(s) closed.`,
+    ]);
+    await socket.whenClosed();
+
+    const refused = await login(ann.email, ann.password);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/suspended/),
+    });
+    const connecting = await h.connect(ann.userId).catch((error: unknown) => error);
+    expect(connecting).toBeInstanceOf(ParleyConnectError);
+
+    await expect(admin('suspend', { user: 'nobody_here' })).rejects.toThrow(
+      'No confirmed account nobody_here',
+    );
+    expect(await admin('restore', { user: ann.userId })).toEqual([
+      `Restored ${ann.userId} on the local stack: the user may log in again.`,
+    ]);
+    await expect(admin('restore', { user: ann.userId })).rejects.toThrow('is not suspended');
+    const again = await login(ann.email, ann.password);
+    expect(again.status).toBe(200);
+    const back = await h.connectWithToken(again.body.token as string);
+    expect((await back.request('ping', {})).now).toEqual(expect.any(String));
+  });
+
+  it('erase removes the user’s account, records, relations, stories and own messages; others keep their histories', async () => {
+    const ann = await createUser('ann');
+    const [bob, carol, dave] = await h.users('bob', 'carol', 'dave');
+    const annSocket = await h.connect(ann.userId);
+    const bobSocket = await h.connect(bob);
+    const carolSocket = await h.connect(carol);
+    await bobSocket.request('follow', { userId: ann.userId });
+    await annSocket.request('follow', { userId: carol });
+    await carolSocket.request('block', { userId: ann.userId });
+    await annSocket.request('block', { userId: dave });
+    await annSocket.request('postStory', { image: image('A') });
+    const toBob = await annSocket.request('sendMessage', { to: bob, content: { text: 'from ann' } });
+    await bobSocket.request('sendMessage', { to: ann.userId, content: { text: 'unread by ann' } });
+    await annSocket.request('sendMessage', { to: ann.userId, content: { text: 'a note to self' } });
+    await login(ann.email, 'a wrong password');
+
+    await expect(admin('erase', { user: ann.userId })).rejects.toBeInstanceOf(UsageError);
+    const lines = await admin('erase', { user: ann.userId, yes: true });
+    expect(lines).toContain('  account and its e-mail/username guards: 3');
+    expect(lines).toContain('  presence item: 1; open sockets closed: 1');
+    // bob follows ann, carol blocks ann (which ended ann's follow of carol), ann blocks dave.
+    expect(lines).toContain("  follows and blocks (both ways): 3; others' presence copies updated: 3");
+    expect(lines).toContain('  stories: 2; random chat items: 0');
+    expect(lines).toContain('  messages to themselves: 1');
+    await annSocket.whenClosed();
+
+    const ids = [ann.userId, ann.email.toLowerCase()];
+    expect(await h.itemsOf('users', ids)).toEqual([]);
+    expect(await h.itemsOf('relations', ids)).toEqual([]);
+    expect(await h.itemsOf('stories', ids)).toEqual([]);
+    expect(await h.itemsOf('presence', ids)).toEqual([]);
+    // What stays: the messages ann exchanged with bob, in bob's history.
+    const left = await h.itemsOf('messages', [ann.userId]);
+    expect(left.map((item) => item.sk).sort()).toEqual(expect.arrayContaining([toBob.message.messageId]));
+    expect(left.every((item) => item.pk !== `${ann.userId}#${ann.userId}`)).toBe(true);
+    const history = await bobSocket.request('getHistory', { conversationId: toBob.message.conversationId });
+    expect(history.messages.map((m) => m.content?.text).sort()).toEqual(['from ann', 'unread by ann']);
+
+    // The address and the username are free again; the account is gone.
+    const reused = await admin('create-user', {
+      email: ann.email,
+      name: 'Ann again',
+      username: ann.userId,
+      password: ann.password,
+      'user-id': `${ann.userId}b`,
+    });
+    expect(reused[0]).toMatch(/^Created /);
+    await expect(admin('erase', { user: ann.userId, yes: true })).rejects.toThrow(`No account ${ann.userId}`);
+  });
+
+  it('reads a deployed stack’s table names, endpoint and region from the cdk outputs file', () => {
+    const outputs = Object.fromEntries(
+      tableList.map((table) => [
+        `${table.id.charAt(0).toUpperCase()}${table.id.slice(1)}TableName`,
+        `T-${table.id}`,
+      ]),
+    );
+    const file = JSON.stringify({
+      'Parley-staging': {
+        ...outputs,
+        ManagementApiEndpoint: 'https://abc123.execute-api.eu-west-3.amazonaws.com/prod',
+      },
+    });
+    const deployed = deployedTarget(file);
+    expect(deployed).toMatchObject({
+      description: 'stack Parley-staging',
+      local: false,
+      region: 'eu-west-3',
+      managementEndpoint: 'https://abc123.execute-api.eu-west-3.amazonaws.com/prod',
+      tableNames: { users: 'T-users', messages: 'T-messages' },
+    });
+    expect(deployed.dynamoEndpoint).toBeUndefined();
+    const two = JSON.stringify({ A: {}, B: {} });
+    expect(() => deployedTarget(two)).toThrow(/holds 2 stacks \(A, B\): pick one with --stack/);
+    expect(() => deployedTarget(JSON.stringify({ A: {} }))).toThrow(/Stack A has no output UsersTableName/);
+  });
+
+  it('refuses an unknown command and a command without its options, changing nothing', async () => {
+    await expect(admin('promote', {})).rejects.toThrow('Unknown command "promote"');
+    await expect(admin('suspend', {})).rejects.toThrow('suspend needs --user');
+  });
+});
