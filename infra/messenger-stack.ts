@@ -157,6 +157,7 @@ export class MessengerStack extends Stack {
       tables: this.storage.tables,
       jwt,
       ses,
+      managementApi: this.webSocket.managementApi,
       routes: props.httpRoutes,
       corsOrigins: props.corsOrigins ?? contextList(this, 'corsOrigins'),
       throttle: settings.httpThrottle,
