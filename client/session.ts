@@ -63,6 +63,8 @@ export interface ResumeInfo {
   readonly durationMs: number;
   /** `initial`, `reconnect` (after a lost connection) or `renewal` (a planned new socket). */
   readonly kind: 'initial' | 'reconnect' | 'renewal';
+  /** The part of `durationMs` spent waiting between attempts (the backoff). */
+  readonly waitedMs: number;
 }
 
 /** What a session emits: the server's events and its own. */
@@ -220,6 +222,8 @@ export class ParleySession {
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSentAt = 0;
+  /** Backoff waited since the connection was lost. */
+  private waitedMs = 0;
   private resumeRun = 0;
   private readonly random: () => number;
   private readonly onOnline = () => {
@@ -428,6 +432,7 @@ export class ParleySession {
       delayMs,
       cause,
     });
+    this.waitedMs += delayMs;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -527,6 +532,8 @@ export class ParleySession {
   /** Fetches what was missed, page by page, and emits what is new. */
   private async resume(kind: ResumeInfo['kind']): Promise<void> {
     const since = kind === 'renewal' ? performance.now() : this.lostAt;
+    const waitedMs = kind === 'renewal' ? 0 : Math.round(this.waitedMs);
+    this.waitedMs = 0;
     if (this.options.resume === false) return;
     this.resumeRun += 1;
     const run = this.resumeRun;
@@ -551,7 +558,7 @@ export class ParleySession {
       // The messages are resumed; a list that failed to load is the app's to fetch again.
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
     }
-    this.emit('resumed', { missed, durationMs: Math.round(performance.now() - since), kind });
+    this.emit('resumed', { missed, durationMs: Math.round(performance.now() - since), kind, waitedMs });
   }
 
   /** Sends what waits, when a socket is open. */

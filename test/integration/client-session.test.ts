@@ -116,7 +116,7 @@ describe('ParleySession', () => {
     expect(tally.check(sent, receiver.messages)).toEqual({ lost: [], duplicated: [] });
     const resume = receiver.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo;
     expect(resume.missed).toBeGreaterThanOrEqual(1);
-    tally.reconnected(resume.durationMs);
+    tally.reconnected(resume);
   });
 
   it('retries a refused connect with growing, jittered, capped delays', async () => {
@@ -163,6 +163,8 @@ describe('ParleySession', () => {
     expect(tally.check(sent, receiver.messages)).toEqual({ lost: [], duplicated: [] });
     const history = await receiver.session.request('getHistory', { with: ann });
     expect(history.messages.map((m) => m.messageId).sort()).toEqual([...sent].sort());
+    await until(() => sender.resumed.some((r) => r.kind === 'reconnect'), 'the sender’s resume');
+    tally.reconnected(sender.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo);
   });
 
   it('sends a send whose reply was lost again with the same clientMessageId; it is stored once', async () => {
@@ -201,6 +203,8 @@ describe('ParleySession', () => {
     const history = await receiver.session.request('getHistory', { with: ann });
     expect(history.messages.map((m) => m.messageId)).toEqual([reply.message.messageId]);
     expect(sender.states).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+    await until(() => sender.resumed.some((r) => r.kind === 'reconnect'), 'the sender’s resume');
+    tally.reconnected(sender.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo);
   });
 
   it('asks the token provider again after a 401 at connect, and before the token expires', async () => {
@@ -219,6 +223,7 @@ describe('ParleySession', () => {
     cut(ann);
     await until(() => recorded.resumed.some((r) => r.kind === 'reconnect'), 'the reconnect');
     expect(asked).toEqual(['initial', 'refused', 'expiring']);
+    tally.reconnected(recorded.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo);
   });
 
   it('once closed, stays closed: no reconnect, and requests fail with CLOSED', async () => {

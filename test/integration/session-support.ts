@@ -22,7 +22,7 @@ export function messageTally() {
   let checked = 0;
   let lost = 0;
   let duplicated = 0;
-  const reconnectMs: number[] = [];
+  const reconnects: string[] = [];
   return {
     check(sent: readonly string[], received: readonly Message[]): Discrepancies {
       const counts = new Map<string, number>();
@@ -36,12 +36,12 @@ export function messageTally() {
       duplicated += result.duplicated.length;
       return result;
     },
-    /** A reconnect took `ms` from the lost socket to the end of its resume. */
-    reconnected(ms: number): void {
-      reconnectMs.push(ms);
+    /** A reconnect took `durationMs` from the lost socket to the end of its resume, `waitedMs` of it in backoff. */
+    reconnected({ durationMs, waitedMs }: { durationMs: number; waitedMs: number }): void {
+      reconnects.push(`${durationMs} ms (${durationMs - waitedMs} ms after the backoff's ${waitedMs} ms)`);
     },
     report(file: string): void {
-      const times = reconnectMs.length > 0 ? `; reconnect to resumed: ${reconnectMs.join(', ')} ms` : '';
+      const times = reconnects.length > 0 ? `; lost socket to resumed: ${reconnects.join(', ')}` : '';
       console.log(`[${file}] messages checked: ${checked}, lost: ${lost}, duplicated: ${duplicated}${times}`);
     },
   };

@@ -5,6 +5,7 @@
  * closes is recovered without a reload. Each scenario leaves a screenshot in
  * test-results/web-app/.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -22,6 +23,11 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it when missing)`,
+    );
+  }
   h = await startHarness();
   web = await startWebApp({ httpUrl: h.stack.httpUrl, wsUrl: h.stack.wsUrl, port: 0 });
   browser = await chromium.launch({
