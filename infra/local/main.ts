@@ -1,11 +1,14 @@
 /**
- * `npm start`: the local stack on :3001 (WebSocket) and :3000 (HTTP), with demo users.
+ * `npm start`: the local stack on :3001 (WebSocket) and :3000 (HTTP), with demo users, and the
+ * reference web app (web/) on :5173.
  *
  *   npm start                      in memory
  *   npm start -- --persist .local  keep DynamoDB's data in .local/
- *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001
+ *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001 --web-port 5174
+ *   npm start -- --no-web          without the web app
  */
 import { parseArgs } from 'node:util';
+import type { WebApp } from '../../web/server.ts';
 import {
   DEFAULT_DYNAMO_PORT,
   DEFAULT_HTTP_PORT,
@@ -15,6 +18,9 @@ import {
 } from './config.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 import { signLocalToken } from './tokens.ts';
+
+/** Where `npm start` serves the web app (Vite's usual port). */
+const DEFAULT_WEB_PORT = 5173;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -31,16 +37,20 @@ const { values } = parseArgs({
     'ws-port': { type: 'string' },
     'http-port': { type: 'string' },
     'dynamo-port': { type: 'string' },
+    'web-port': { type: 'string' },
+    'no-web': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   },
 });
 
 let stack: LocalStack | undefined;
+let web: WebApp | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     console.log('\nStopping the local stack…');
+    await web?.close();
     await stack?.stop();
   }
   process.exit(code);
@@ -76,9 +86,19 @@ const users = new DynamoUserSeeder();
 // Real verified accounts: they can log in over HTTP with the demo password, and connect.
 await Promise.all(DEMO_USERS.map((user) => users.seedVerifiedUser({ ...user, password: DEMO_PASSWORD })));
 const tokens = await Promise.all(DEMO_USERS.map((user) => signLocalToken(user.userId)));
+if (!values['no-web']) {
+  // The reference web app (web/): Vite's dev server in front of this stack.
+  const { startWebApp } = await import('../../web/server.ts');
+  const webPort = port(values['web-port'], DEFAULT_WEB_PORT, '--web-port');
+  web = await startWebApp({ httpUrl: stack.httpUrl, wsUrl: stack.wsUrl, port: webPort }).catch((error) => {
+    console.error(`The web app did not start (${(error as Error).message}); pass --web-port or --no-web.`);
+    return undefined;
+  });
+}
 
 const lines = [
   '',
+  ...(web ? [`  Web app            ${web.url}  (log in as a demo user, or sign up)`] : []),
   `  WebSocket API      ${stack.wsUrl}/?token=<JWT>`,
   `  Management API     ${stack.managementEndpoint}/@connections/{connectionId}`,
   `  HTTP API           ${stack.httpUrl}`,
@@ -89,7 +109,7 @@ const lines = [
   '',
   '  Try it (Node, with the ws package):',
   `    node -e "const ws=new (require('ws'))('${stack.wsUrl}/?token='+process.argv[1]);ws.on('open',()=>ws.send(JSON.stringify({action:'ping',requestId:'1'})));ws.on('message',m=>{console.log(String(m));ws.close()})" ${tokens[0]}`,
-  '  or the typed client: import { ParleyClient } from "./client/index.ts"',
+  '  or the client package (README, "Build a client")',
   '',
   '  Sign up (the code is printed below as [mail] … code NNNNNN, and listed at /_local/outbox):',
   `    curl -s ${stack.httpUrl}/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"correct horse battery","name":"You","username":"you"}'`,

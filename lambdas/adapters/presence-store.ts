@@ -4,7 +4,7 @@
  * reads up to 100 items at once. Entries past `expiresAt` are ignored on read and pruned on
  * disconnect.
  */
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClosedConnection, PresenceStore } from '../domain/ports.ts';
 import type { LastSeenReader, PresenceFacts } from '../domain/profiles.ts';
 import { documentClient } from '../shared/clients.ts';
@@ -26,6 +26,12 @@ export function isMissingPath(error: unknown): boolean {
   return isAwsError(error, 'ValidationException') && /document path/i.test((error as Error).message);
 }
 
+/** The connection ids of an item whose entries are past `expiresAt` at `now`. */
+function expiredConnectionsOf(item: PresenceItem, now: Date): string[] {
+  const live = new Set(liveConnectionsOf(item, now).map((c) => c.connectionId));
+  return Object.keys(item.connections ?? {}).filter((id) => !live.has(id));
+}
+
 export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
@@ -36,48 +42,107 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
     return this.presence.table;
   }
 
+  /**
+   * One UpdateItem in the common case (under the cap): `SET connections.{id}`, conditional on
+   * `size(connections) < max` when `max` is given. At the cap it reads the item, removes the
+   * entries past `expiresAt` (their `$disconnect` never came) and tries once more: 2-4 requests,
+   * only then. A user without a `connections` map gets one (the first connection ever).
+   */
   async addConnection(
     userId: string,
     connectionId: string,
     connectedAt: Date,
     expiresAt: Date,
-  ): Promise<void> {
+    max?: number,
+  ): Promise<boolean> {
     const entry: ConnectionEntry = {
       connectedAt: connectedAt.toISOString(),
       expiresAt: epochSeconds(expiresAt),
     };
-    try {
-      await this.update(
-        userId,
-        'SET #connections.#id = :entry',
-        { '#id': connectionId },
-        { ':entry': entry },
-      );
-    } catch (error) {
-      // A user without a presence item yet: the map path does not exist, so create the map.
-      if (!isMissingPath(error)) throw error;
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { userId },
-            UpdateExpression: 'SET #connections = :map',
-            ConditionExpression: 'attribute_not_exists(#connections)',
-            ExpressionAttributeNames: { '#connections': 'connections' },
-            ExpressionAttributeValues: { ':map': { [connectionId]: entry } },
-          }),
-        );
-      } catch (raced) {
-        // Another first connection created the map in between: add ours to it.
-        if (!isAwsError(raced, 'ConditionalCheckFailedException')) throw raced;
-        await this.update(
-          userId,
-          'SET #connections.#id = :entry',
-          { '#id': connectionId },
-          { ':entry': entry },
-        );
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.trySetConnection(userId, connectionId, entry, max);
+      if (outcome === 'added') return true;
+      if (outcome === 'no-map') {
+        if (await this.createConnections(userId, connectionId, entry)) return true;
+        continue; // Another first connection made the map meanwhile.
       }
+      // At the cap: are there expired entries to drop?
+      const { Item } = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          ConsistentRead: true,
+          ...presenceProjections.connections,
+        }),
+      );
+      const item = Item as PresenceItem | undefined;
+      const expired = item === undefined ? [] : expiredConnectionsOf(item, connectedAt);
+      if (expired.length === 0 || attempt >= 2) return false;
+      await this.removeConnections(userId, expired);
     }
+  }
+
+  /** `SET connections.{id} = entry`, within `max`. */
+  private async trySetConnection(
+    userId: string,
+    connectionId: string,
+    entry: ConnectionEntry,
+    max: number | undefined,
+  ): Promise<'added' | 'full' | 'no-map'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET #connections.#id = :entry',
+          // The same connection again (a retried $connect) is always fine; without a map the
+          // update itself fails on the missing path, and the map is made.
+          ConditionExpression:
+            max === undefined
+              ? undefined
+              : 'attribute_not_exists(#connections) OR size(#connections) < :max OR attribute_exists(#connections.#id)',
+          ExpressionAttributeNames: { '#connections': 'connections', '#id': connectionId },
+          ExpressionAttributeValues:
+            max === undefined ? { ':entry': entry } : { ':entry': entry, ':max': max },
+        }),
+      );
+      return 'added';
+    } catch (error) {
+      if (isMissingPath(error)) return 'no-map';
+      if (isAwsError(error, 'ConditionalCheckFailedException')) return 'full';
+      throw error;
+    }
+  }
+
+  /** The first connection of a user without a `connections` map; false when another made it first. */
+  private async createConnections(userId: string, connectionId: string, entry: ConnectionEntry) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET #connections = :map',
+          ConditionExpression: 'attribute_not_exists(#connections)',
+          ExpressionAttributeNames: { '#connections': 'connections' },
+          ExpressionAttributeValues: { ':map': { [connectionId]: entry } },
+        }),
+      );
+      return true;
+    } catch (raced) {
+      if (!isAwsError(raced, 'ConditionalCheckFailedException')) throw raced;
+      return false;
+    }
+  }
+
+  private async removeConnections(userId: string, connectionIds: readonly string[]): Promise<void> {
+    const names = Object.fromEntries(connectionIds.map((id, i) => [`#e${i}`, id]));
+    await this.update(
+      userId,
+      `REMOVE ${Object.keys(names)
+        .map((n) => `#connections.${n}`)
+        .join(', ')}`,
+      names,
+    );
   }
 
   async closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection> {
@@ -103,18 +168,8 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
       });
     // Connections whose $disconnect never came (API Gateway's is best effort) go with the next one.
     const item = Attributes as PresenceItem | undefined;
-    const live = new Set(item ? liveConnectionsOf(item, lastSeen).map((c) => c.connectionId) : []);
-    const expired = Object.keys(item?.connections ?? {}).filter((id) => !live.has(id));
-    if (expired.length > 0) {
-      const names = Object.fromEntries(expired.map((id, i) => [`#e${i}`, id]));
-      await this.update(
-        userId,
-        `REMOVE ${Object.keys(names)
-          .map((n) => `#connections.${n}`)
-          .join(', ')}`,
-        names,
-      );
-    }
+    const expired = item === undefined ? [] : expiredConnectionsOf(item, lastSeen);
+    if (expired.length > 0) await this.removeConnections(userId, expired);
     return { heldRandomChat: item?.randomConnectionId === connectionId };
   }
 

@@ -1,5 +1,6 @@
 /**
- * `$connect`: records the connection. Nothing can be pushed to it until this returns
+ * `$connect`: records the connection, or refuses it (403) when the user is at the connection
+ * cap (checked atomically by the write). Nothing can be pushed to it until this returns
  * (API Gateway answers 410), so the client asks for its backlog with `getUnread` once open.
  */
 import { DynamoPresenceStore } from '../adapters/presence-store.ts';
@@ -20,7 +21,10 @@ export async function handler(event: WebSocketEvent): Promise<RouteResult> {
   const caller = { userId, connectionId: event.requestContext.connectionId, now: new Date() };
   return withInvocationKeys(event, async () => {
     try {
-      await openConnection(presence, {}, caller);
+      if (!(await openConnection(presence, {}, caller))) {
+        logger.info('Connection refused: the user holds the most connections allowed');
+        return { statusCode: 403 };
+      }
       return { statusCode: 200 };
     } catch (error) {
       logger.error('Could not record the connection', { error: error as Error });
