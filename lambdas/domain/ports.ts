@@ -25,8 +25,18 @@ export interface ConnectionRef {
 }
 
 export interface PresenceStore {
-  /** Records an open connection that API Gateway will close by `expiresAt` at the latest. */
-  addConnection(userId: string, connectionId: string, connectedAt: Date, expiresAt: Date): Promise<void>;
+  /**
+   * Records an open connection that API Gateway will close by `expiresAt` at the latest. With
+   * `max`, atomically only while the user holds fewer than `max` unexpired connections: false
+   * when at the cap (nothing written).
+   */
+  addConnection(
+    userId: string,
+    connectionId: string,
+    connectedAt: Date,
+    expiresAt: Date,
+    max?: number,
+  ): Promise<boolean | void>;
   /** Forgets a closed connection and sets the user's `lastSeen`. */
   closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection>;
 }
