@@ -27,6 +27,12 @@ Commands:
                         is void; open sockets are closed
   restore --user ID     lift a suspension (the user logs in again)
   erase --user ID --yes erase the user (docs/operations.md, "Erasing a user": what goes, what stays)
+  list-reports [--date YYYY-MM-DD] [--days N]
+                        the reports users filed on that UTC day and the N-1 days before
+                        (default: today, 7 days)
+  delete-message --conversation ID --message ID
+                        replace a message with a tombstone, as its sender's delete does (members
+                        see it at their next read; no event is pushed)
 
 Target (default: the local stack of npm start):
   --dynamo-endpoint URL       local DynamoDB (default http://127.0.0.1:${DEFAULT_DYNAMO_PORT})
@@ -187,11 +193,46 @@ export async function runAdminCommand(
         '  Messages exchanged with other users stay in those users’ histories (docs/operations.md).',
       ];
     }
-    case 'list-reports':
-    case 'delete-message':
-      throw new Error(
-        `${command} needs the reports and message deletion of issue 10, which are not in this version`,
+    case 'list-reports': {
+      const until = typeof options.date === 'string' ? parseDay(text('date')) : now;
+      const days = typeof options.days === 'string' ? Number(text('days')) : 7;
+      if (!Number.isInteger(days) || days < 1 || days > 366) {
+        throw new UsageError('--days must be a whole number from 1 to 366');
+      }
+      const dates = Array.from({ length: days }, (_, i) =>
+        new Date(until.getTime() - i * 86_400_000).toISOString().slice(0, 10),
       );
+      const reports = await admin.reports(dates);
+      return [
+        `${reports.length} report(s) from ${dates.at(-1)} to ${dates[0]} on ${target.description}:`,
+        ...reports.map((report) =>
+          [
+            `  ${report.createdAt} ${report.reportId} by ${report.reporterId}`,
+            report.userId === undefined ? '' : ` user=${report.userId}`,
+            report.conversationId === undefined ? '' : ` conversation=${report.conversationId}`,
+            report.messageId === undefined ? '' : ` message=${report.messageId}`,
+            ` reason=${JSON.stringify(report.reason)}`,
+          ].join(''),
+        ),
+      ];
+    }
+    case 'delete-message': {
+      const key = { conversationId: text('conversation'), messageId: text('message') };
+      const { DynamoMessageStore } = await import('../../lambdas/adapters/message-store.ts');
+      const { DynamoConversationStore } = await import('../../lambdas/adapters/conversation-store.ts');
+      const { previewOf } = await import('../../lambdas/domain/conversation-access.ts');
+      if (!(await new DynamoMessageStore().delete(key, undefined))) {
+        throw new Error(`No message ${key.messageId} in ${key.conversationId}, or it is deleted already`);
+      }
+      await new DynamoConversationStore().revisePreview(
+        key.conversationId,
+        key.messageId,
+        previewOf(undefined),
+      );
+      return [
+        `Deleted ${key.messageId} of ${key.conversationId} on ${target.description} (a tombstone stays).`,
+      ];
+    }
     default:
       throw new UsageError(`Unknown command "${command}"`);
   }
@@ -220,6 +261,15 @@ async function closeConnections(target: AdminTarget, connectionIds: readonly str
 
 export class UsageError extends Error {}
 
+/** `2026-11-27` as that day's noon, UTC. */
+function parseDay(value: string): Date {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00Z`) : undefined;
+  if (day === undefined || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) {
+    throw new UsageError(`--date must be a day like 2026-11-27, got "${value}"`);
+  }
+  return day;
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -230,6 +280,10 @@ async function main(): Promise<void> {
       password: { type: 'string' },
       'user-id': { type: 'string' },
       user: { type: 'string' },
+      conversation: { type: 'string' },
+      message: { type: 'string' },
+      date: { type: 'string' },
+      days: { type: 'string' },
       yes: { type: 'boolean', default: false },
       'dynamo-endpoint': { type: 'string' },
       'table-prefix': { type: 'string' },

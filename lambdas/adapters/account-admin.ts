@@ -13,7 +13,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AccountRecord } from '../domain/ports.ts';
+import type { AccountRecord, Report } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { type TableId, tables } from '../tables.ts';
@@ -24,7 +24,13 @@ type Item = Record<string, unknown>;
 
 /** The physical names of the tables erase touches. */
 export type AdminTableNames = Readonly<
-  Record<Extract<TableId, 'users' | 'presence' | 'messages' | 'relations' | 'stories' | 'random'>, string>
+  Record<
+    Extract<
+      TableId,
+      'users' | 'presence' | 'messages' | 'conversations' | 'relations' | 'stories' | 'random'
+    >,
+    string
+  >
 >;
 
 /** The table names from the environment (`USERS_TABLE`, …), as the functions read them. */
@@ -33,6 +39,7 @@ export function tableNamesFromEnv(): AdminTableNames {
     users: requireEnv(tables.users.envVar),
     presence: requireEnv(tables.presence.envVar),
     messages: requireEnv(tables.messages.envVar),
+    conversations: requireEnv(tables.conversations.envVar),
     relations: requireEnv(tables.relations.envVar),
     stories: requireEnv(tables.stories.envVar),
     random: requireEnv(tables.random.envVar),
@@ -74,6 +81,27 @@ export class DynamoAccountAdmin {
     if (item === undefined) return undefined;
     const { pk: _pk, ...account } = item;
     return account as unknown as AccountRecord;
+  }
+
+  /**
+   * The reports filed on each UTC day (`YYYY-MM-DD`), newest day first: the `reports#{day}`
+   * partitions of the conversations table (adapters/conversation-store.ts, `saveReport`).
+   */
+  async reports(days: readonly string[]): Promise<Report[]> {
+    const found: Report[] = [];
+    for (const day of days) {
+      const items = await this.queryAll({
+        TableName: this.names.conversations,
+        KeyConditionExpression: 'pk = :day',
+        ExpressionAttributeValues: { ':day': `reports#${day}` },
+      });
+      found.push(
+        ...items
+          .map(({ pk: _pk, sk: _sk, ...report }) => report as unknown as Report)
+          .sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
+      );
+    }
+    return found;
   }
 
   /** The user's open connection ids (as recorded; some may be gone already). */

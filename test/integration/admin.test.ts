@@ -156,6 +156,41 @@ describe('npm run admin', () => {
     await expect(admin('erase', { user: ann.userId, yes: true })).rejects.toThrow(`No account ${ann.userId}`);
   });
 
+  it('list-reports shows what users reported; delete-message leaves a tombstone in every history', async () => {
+    const [ann, bob] = await h.users('ann', 'bob');
+    const annSocket = await h.connect(ann);
+    const bobSocket = await h.connect(bob);
+    const { message } = await annSocket.request('sendMessage', {
+      to: bob,
+      content: { text: 'something nasty' },
+    });
+    const { reportId } = await bobSocket.request('report', { messageId: message.messageId, reason: 'abuse' });
+
+    const listed = await admin('list-reports', { days: '2' });
+    const line = listed.find((l) => l.includes(reportId));
+    expect(line).toContain(`by ${bob}`);
+    expect(line).toContain(
+      `conversation=${message.conversationId} message=${message.messageId} reason="abuse"`,
+    );
+    const day = new Date().toISOString().slice(0, 10);
+    expect((await admin('list-reports', { date: '2020-01-01', days: '1' }))[0]).toBe(
+      '0 report(s) from 2020-01-01 to 2020-01-01 on the local stack:',
+    );
+    await expect(admin('list-reports', { date: '2026-02-30' })).rejects.toThrow(/--date must be a day/);
+    expect(listed[0]).toMatch(new RegExp(`to ${day} on the local stack:$`));
+
+    const options = { conversation: message.conversationId, message: message.messageId };
+    expect(await admin('delete-message', options)).toEqual([
+      `Deleted ${message.messageId} of ${message.conversationId} on the local stack (a tombstone stays).`,
+    ]);
+    const history = await bobSocket.request('getHistory', { conversationId: message.conversationId });
+    expect(history.messages.find((m) => m.messageId === message.messageId)).toMatchObject({
+      deleted: true,
+    });
+    expect(history.messages.find((m) => m.messageId === message.messageId)?.content).toBeUndefined();
+    await expect(admin('delete-message', options)).rejects.toThrow(/or it is deleted already/);
+  });
+
   it('reads a deployed stack’s table names, endpoint and region from the cdk outputs file', () => {
     const outputs = Object.fromEntries(
       tableList.map((table) => [
