@@ -41,8 +41,9 @@ deliveryTargetsContract('DynamoDeliveryTargets', async () => {
   return {
     targets: new DynamoDeliveryTargets(documents, presenceItems),
     addUser: (userId) => seeder.createUser({ userId, name: userId, username: userId }),
-    connect: (userId, connectionId, expiresAt) =>
-      presence.addConnection(userId, connectionId, new Date(), expiresAt),
+    connect: async (userId, connectionId, expiresAt) => {
+      await presence.addConnection(userId, connectionId, new Date(), expiresAt);
+    },
     block: async (blocker, blocked) => {
       expect(await relations.block(blocker, blocked, new Date(), 1000)).toBe('blocked');
     },
