@@ -16,6 +16,9 @@ import { type Harness, startHarness } from './harness.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const screenshots = resolve(import.meta.dirname, '../../test-results/web-app');
 const PASSWORD = 'correct horse battery';
+/** A 1×1 PNG. */
+const PIXEL =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 let h: Harness;
 let web: WebApp;
@@ -121,7 +124,7 @@ describe('the web app', () => {
     await openChat(ann, bob.userId);
     await send(ann, 'Hi Bob');
     // Bob's list shows the new conversation with its unread count, live.
-    await bobPage.getByTestId('conversation').filter({ hasText: 'Hi Bob' }).getByText('1').waitFor();
+    await bobPage.getByTestId('conversation').filter({ hasText: 'Hi Bob' }).getByLabel('1 unread').waitFor();
     await bobPage.getByTestId('conversation').first().click();
     await expect.poll(() => texts(bobPage)).toEqual(['Hi Bob']);
     // Opening it marked it read: Ann sees the receipt.
@@ -155,6 +158,40 @@ describe('the web app', () => {
       .poll(() => texts(bobPage), { timeout: 20_000 })
       .toEqual(['before', 'while away 1', 'while away 2', 'while away 3']);
     await bobPage.screenshot({ path: join(screenshots, 'back-online.png') });
+  });
+
+  it('pairs two strangers in random chat, sends an image, and shows a followed person’s story', {
+    timeout: 90_000,
+  }, async () => {
+    const [ann, bob] = [await account('ann'), await account('bob')];
+    const png = Buffer.from(PIXEL, 'base64');
+    // Ann follows Bob, who posted a story: it is in Ann's strip when she logs in.
+    const annDevice = await h.connect(ann.userId);
+    await annDevice.request('follow', { userId: bob.userId });
+    const bobDevice = await h.connect(bob.userId);
+    await bobDevice.request('postStory', { image: `data:image/png;base64,${PIXEL}`, caption: 'sunrise' });
+    const annPage = await logIn(ann.email);
+    const bobPage = await logIn(bob.email);
+    await annPage.getByTestId('story').filter({ hasText: 'bob' }).click();
+    await annPage
+      .getByRole('dialog', { name: /Story of/ })
+      .getByText('sunrise')
+      .waitFor();
+    await annPage.getByRole('button', { name: 'Close' }).click();
+
+    await annPage.getByRole('button', { name: 'Random chat' }).click();
+    await annPage.getByRole('button', { name: /Waiting for a stranger/ }).waitFor();
+    await bobPage.getByRole('button', { name: 'Random chat' }).click();
+    // Matched: both open the chat with the other.
+    await annPage.getByRole('button', { name: 'Leave random chat' }).waitFor({ timeout: 20_000 });
+    await bobPage.getByRole('button', { name: 'Leave random chat' }).waitFor({ timeout: 20_000 });
+    await annPage.getByRole('heading', { level: 2 }).waitFor();
+    await annPage
+      .getByLabel('Image')
+      .setInputFiles({ name: 'pixel.png', mimeType: 'image/png', buffer: png });
+    await bobPage.getByTestId('image').waitFor({ timeout: 20_000 });
+    expect(await bobPage.getByTestId('image').count()).toBe(1);
+    await bobPage.screenshot({ path: join(screenshots, 'random-image-story.png') });
   });
 
   it('recovers a socket the server closed without a reload', { timeout: 90_000 }, async () => {

@@ -15,6 +15,7 @@ import {
   type ConversationSummary,
   type Message,
   ParleySession,
+  type StoryGroup,
   type TokenRequest,
 } from '../../client/index.ts';
 import { type Auth, clearAuth, HttpError, loadAuth, post, saveAuth } from './auth.ts';
@@ -110,6 +111,26 @@ function tokenProvider(auth: Auth, onLost: () => void) {
   };
 }
 
+/** Inline images travel in the frame: at most 64 KB (docs/protocol.md). */
+const MAX_IMAGE_BYTES = 64 * 1024;
+
+/** Reads an image file as a data URL, or throws when it is too large to send inline. */
+function readImage(file: File): Promise<string> {
+  if (file.size > MAX_IMAGE_BYTES) {
+    return Promise.reject(
+      new Error(`Images up to 64 KB can be sent (this one is ${Math.ceil(file.size / 1024)} KB)`),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(new Error('The image could not be read'));
+    reader.readAsDataURL(file);
+  });
+}
+
+const imageSource = (image: string) => (image.startsWith('data:') ? image : `data:image/png;base64,${image}`);
+
 const byId = (a: Message, b: Message) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0);
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
@@ -122,6 +143,9 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
   const [names, setNames] = useState<Record<string, string>>({});
   const [replyTo, setReplyTo] = useState<Message | undefined>();
   const [notice, setNotice] = useState('');
+  const [stories, setStories] = useState<StoryGroup[]>([]);
+  const [story, setStory] = useState<{ ownerId: string; image: string; caption?: string } | undefined>();
+  const [random, setRandom] = useState<'idle' | 'waiting' | 'matched'>('idle');
   const selectedRef = useRef<ConversationSummary | undefined>(undefined);
   selectedRef.current = selected;
   const session = useMemo(
@@ -187,6 +211,27 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
         }
         return next;
       });
+    });
+    session.on('randomMatched', ({ partnerId }) => {
+      setRandom('matched');
+      const conversationId = [me, partnerId].sort().join('#');
+      void open({
+        conversationId,
+        kind: 'direct',
+        peerId: partnerId,
+        unreadCount: 0,
+        updatedAt: new Date().toISOString(),
+      });
+    });
+    session.on('randomEnded', () => {
+      setRandom('idle');
+      setNotice('The random chat ended.');
+    });
+    session.on('resumed', () => {
+      session.request('getFollowingStories', {}).then(
+        ({ stories: list }) => setStories(list),
+        () => {},
+      );
     });
     return () => void session.close();
   }, [session]);
@@ -270,6 +315,69 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
     }
   };
 
+  const sendImage = async (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (file === undefined || selected === undefined) return;
+    try {
+      const image = await readImage(file);
+      const target =
+        selected.kind === 'direct' && selected.peerId !== undefined
+          ? { to: selected.peerId }
+          : { conversationId: selected.conversationId };
+      const { message } = await session.sendMessage({ ...target, content: { image } });
+      add([message]);
+      refreshList();
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
+  const postStory = async (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (file === undefined) return;
+    try {
+      await session.request('postStory', { image: await readImage(file) });
+      setNotice('Your story is posted for a day.');
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
+  const showStory = async (group: StoryGroup) => {
+    const item = group.items[0];
+    if (item === undefined) return;
+    try {
+      const photo = await session.request('getStoryPhoto', { ownerId: group.ownerId, storyId: item.storyId });
+      setStory({
+        ownerId: group.ownerId,
+        image: photo.image,
+        ...(item.caption ? { caption: item.caption } : {}),
+      });
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
+  const toggleRandom = async () => {
+    setNotice('');
+    try {
+      if (random === 'idle') {
+        const answer = await session.request('joinRandom', {});
+        // A match also arrives as randomMatched, which opens the chat.
+        setRandom((current) => (current === 'matched' ? current : answer.status));
+      } else {
+        await session.request('leaveRandom', {});
+        setRandom('idle');
+      }
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
   const titleOf = (c: ConversationSummary) =>
     c.title ?? (c.peerId !== undefined ? (names[c.peerId] ?? c.peerId) : c.conversationId);
   const list = selected ? (messages[selected.conversationId] ?? []) : [];
@@ -289,7 +397,23 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
           <input id="new-chat" name="username" placeholder="Chat with username…" required />
           <button>Start</button>
         </form>
-        ${notice && html`<p class="error" role="alert">${notice}</p>`}
+        <div class="tools">
+          <button onClick=${toggleRandom} aria-pressed=${random !== 'idle'}>
+            ${random === 'idle' ? 'Random chat' : random === 'waiting' ? 'Waiting for a stranger… (leave)' : 'Leave random chat'}
+          </button>
+          <label class="file">Post a story<input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange=${postStory} /></label>
+        </div>
+        ${
+          stories.length > 0 &&
+          html`<ul class="stories" aria-label="Stories">
+            ${stories.map(
+              (group) => html`<li key=${group.ownerId}>
+                <button onClick=${() => showStory(group)} data-testid="story">${names[group.ownerId] ?? group.ownerId}</button>
+              </li>`,
+            )}
+          </ul>`
+        }
+        ${notice && html`<p class="notice" role="alert">${notice}</p>`}
         <ul class="conversations">
           ${conversations.map(
             (c) => html`<li key=${c.conversationId}>
@@ -305,6 +429,14 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
       </nav>
       <section class="chat" aria-label="Chat">
         ${
+          story &&
+          html`<figure class="story" role="dialog" aria-label=${`Story of ${names[story.ownerId] ?? story.ownerId}`}>
+            <img src=${imageSource(story.image)} alt=${story.caption ?? 'A story'} />
+            ${story.caption && html`<figcaption>${story.caption}</figcaption>`}
+            <button onClick=${() => setStory(undefined)}>Close</button>
+          </figure>`
+        }
+        ${
           selected === undefined
             ? html`<p class="empty">Choose a conversation, or start one by username.</p>`
             : html`
@@ -317,8 +449,8 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
                   const quoted = m.replyTo ? find(m.replyTo) : undefined;
                   return html`<li key=${m.messageId} class=${m.from === me ? 'mine' : ''} data-testid="message">
                     ${m.replyTo && html`<div class="quote">${quoted?.content?.text ?? 'an earlier message'}</div>`}
-                    ${m.content?.image && html`<img src=${m.content.image.startsWith('data:') ? m.content.image : `data:image/*;base64,${m.content.image}`} alt="An image" />`}
-                    <div class="text">${m.content?.text ?? html`<em>deleted</em>`}</div>
+                    ${m.content?.image && html`<img src=${imageSource(m.content.image)} alt="An image" data-testid="image" />`}
+                    ${m.content === undefined ? html`<div class="text"><em>deleted</em></div>` : m.content.text !== undefined && html`<div class="text">${m.content.text}</div>`}
                     <div class="meta">
                       <time datetime=${m.sentAt}>${time(m.sentAt)}</time>
                       ${m.from === me && html`<span data-testid="receipt">${m.readAt ? 'Read' : 'Sent'}</span>`}
@@ -335,6 +467,7 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
                 }
                 <label class="sr-only" for="composer">Message</label>
                 <input id="composer" name="text" autocomplete="off" placeholder="Message" />
+                <label class="file">Image<input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange=${sendImage} /></label>
                 <button class="primary">Send</button>
               </form>`
         }
