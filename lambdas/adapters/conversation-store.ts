@@ -5,7 +5,6 @@
  */
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
@@ -123,13 +122,6 @@ export class DynamoConversationStore implements ConversationStore {
     const head = items.find((item) => item.sk === HEAD);
     if (head === undefined || head.kind !== 'group') return undefined;
     return { head: toHead(head), members: items.filter((item) => item.sk !== HEAD).map(toMember) };
-  }
-
-  async member(conversationId: string, userId: string): Promise<MemberRecord | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: memberKey(conversationId, userId), ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : toMember(Item);
   }
 
   async startDirect(

@@ -106,13 +106,23 @@ export interface MessageStore {
     limit: number,
   ): Promise<{ messages: Message[]; hasMore: boolean; lastEvaluated?: string }>;
   /** How many such messages there are, counting at most `max`. */
-  countUnread(conversationId: string, userId: string, after: string | undefined, max: number): Promise<number>;
+  countUnread(
+    conversationId: string,
+    userId: string,
+    after: string | undefined,
+    max: number,
+  ): Promise<number>;
   /** Messages of a conversation, newest first, before the cursor. */
   history(conversationId: string, limit: number, before?: string): Promise<Page<Message>>;
   /** Marks direct messages to `userId` read one by one; returns only those this call marked. */
   markRead(userId: string, messages: readonly MessageKey[], readAt: Date): Promise<Message[]>;
   /** Replaces the content of the sender's message (not deleted); undefined when there is none such. */
-  edit(key: MessageKey, from: string, content: MessageContentValue, editedAt: Date): Promise<Message | undefined>;
+  edit(
+    key: MessageKey,
+    from: string,
+    content: MessageContentValue,
+    editedAt: Date,
+  ): Promise<Message | undefined>;
   /**
    * Leaves a tombstone without content; `from` undefined: whoever sent it (a group's admin).
    * False when there is no such message (or it is deleted already).
@@ -187,8 +197,6 @@ export interface ConversationStore {
   directView(from: string, to: string, now: Date, replyTo?: string): Promise<DirectView>;
   /** The group's head and every member, in one consistent Query; undefined when there is no such group. */
   group(conversationId: string): Promise<GroupState | undefined>;
-  /** One member item (GetItem), or undefined. */
-  member(conversationId: string, userId: string): Promise<MemberRecord | undefined>;
   /**
    * Begins a direct conversation with its first message: the head and both member items, in one
    * transaction. False when it had begun already (then nothing is written).
@@ -211,16 +219,28 @@ export interface ConversationStore {
    * one transaction per 99. `full`: the group would pass `max`; `changed`: someone else changed
    * the membership first (read again and retry).
    */
-  addMembers(conversationId: string, members: readonly MemberRecord[], max: number): Promise<'added' | 'full' | 'changed'>;
+  addMembers(
+    conversationId: string,
+    members: readonly MemberRecord[],
+    max: number,
+  ): Promise<'added' | 'full' | 'changed'>;
   /**
    * Removes a member (the count follows, in one transaction); with `newOwner`, hands the group
    * over to that member at once. False when they were not a member (or the owner changed).
    */
   removeMember(conversationId: string, userId: string, newOwner?: string): Promise<boolean>;
   /** Sets a member's role if `ownerId` still owns the group; false otherwise. */
-  setRole(conversationId: string, ownerId: string, userId: string, role: 'admin' | 'member'): Promise<boolean>;
+  setRole(
+    conversationId: string,
+    ownerId: string,
+    userId: string,
+    role: 'admin' | 'member',
+  ): Promise<boolean>;
   /** Changes a group's title or photo (`null` removes it); the new head. */
-  updateGroup(conversationId: string, changes: { title?: string; photo?: string | null }): Promise<ConversationHead>;
+  updateGroup(
+    conversationId: string,
+    changes: { title?: string; photo?: string | null },
+  ): Promise<ConversationHead>;
   saveReport(report: Report): Promise<void>;
 }
 

@@ -484,7 +484,10 @@ describe('MessengerStack', () => {
               { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
               ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection:
+              index.include === undefined
+                ? { ProjectionType: 'ALL' }
+                : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
           })),
         );
       }

@@ -238,9 +238,6 @@ export class FakeConversations implements ConversationStore {
       members: [...this.membersOf(conversationId).values()].map((m) => ({ ...m })),
     };
   }
-  async member(conversationId: string, userId: string) {
-    return this.members.get(conversationId)?.get(userId);
-  }
   async startDirect(conversationId: string, members: readonly string[], lastMessage: LastMessage) {
     if (this.heads_.has(conversationId)) return false;
     const at = lastMessage.sentAt;

@@ -19,6 +19,7 @@ const env = vi.hoisted(() => {
     USERS_TABLE: 'users-t',
     PRESENCE_TABLE: 'presence-t',
     MESSAGES_TABLE: 'messages-t',
+    CONVERSATIONS_TABLE: 'conversations-t',
     RELATIONS_TABLE: 'relations-t',
     MANAGEMENT_API_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
     AWS_REGION: 'eu-west-1',
@@ -92,7 +93,7 @@ describe('sendMessage handler over the AWS SDK', () => {
     expect(reply).toMatchObject({ type: 'reply', action: 'sendMessage', requestId: 'r1', ok: true });
     expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
       TableName: env.MESSAGES_TABLE,
-      Item: expect.objectContaining({ from: 'alice', to: 'bob', unreadFor: 'bob', content: { text: 'hi' } }),
+      Item: expect.objectContaining({ from: 'alice', to: 'bob', content: { text: 'hi' } }),
     });
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
     expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 1);
@@ -166,15 +167,61 @@ describe('getUnread handler', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   beforeEach(() => dynamo.reset());
 
-  it('queries the sparse unread index of the caller only, one page per request', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [] });
+  it('reads the caller’s memberships, their heads, and only the conversations past the caller’s watermark', async () => {
+    dynamo.on(QueryCommand, { IndexName: 'byMember' }).resolves({
+      Items: [
+        {
+          pk: 'alice#bob',
+          sk: 'm#alice',
+          memberId: 'alice',
+          joinedAt: '2026-11-22T10:00:00Z',
+          readUpTo: 'B',
+        },
+        {
+          pk: 'alice#cat',
+          sk: 'm#alice',
+          memberId: 'alice',
+          joinedAt: '2026-11-22T10:00:00Z',
+          readUpTo: 'Z',
+        },
+      ],
+    });
+    dynamo.on(BatchGetCommand).resolves({
+      Responses: {
+        [env.CONVERSATIONS_TABLE]: [
+          {
+            pk: 'alice#bob',
+            sk: 'head',
+            kind: 'direct',
+            createdAt: '',
+            updatedAt: '',
+            last: { messageId: 'C' },
+          },
+          {
+            pk: 'alice#cat',
+            sk: 'head',
+            kind: 'direct',
+            createdAt: '',
+            updatedAt: '',
+            last: { messageId: 'Y' },
+          },
+        ],
+      },
+    });
+    dynamo.on(QueryCommand, { TableName: env.MESSAGES_TABLE }).resolves({ Items: [] });
     const reply = replyOf(await getUnread(frame({ action: 'getUnread', data: { limit: 10 } }, 'getUnread')));
     expect(reply).toMatchObject({ ok: true, data: { messages: [] } });
-    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: env.CONVERSATIONS_TABLE,
+      IndexName: 'byMember',
+      ExpressionAttributeValues: { ':user': 'alice' },
+    });
+    // Only alice#bob has a last message past alice's watermark.
     expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
       TableName: env.MESSAGES_TABLE,
-      IndexName: 'unread',
-      ExpressionAttributeValues: { ':user': 'alice' },
+      KeyConditionExpression: 'pk = :conversation AND sk > :after',
+      ExpressionAttributeValues: { ':conversation': 'alice#bob', ':user': 'alice', ':after': 'B' },
       Limit: 10,
     });
   });

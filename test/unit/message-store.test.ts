@@ -41,11 +41,11 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
     expect(await store.save(retry, 'c-1')).toEqual({ message: retry, created: true });
     expect(dynamo).toHaveReceivedCommandTimes(PutCommand, 2);
     expect(dynamo).toHaveReceivedNthCommandWith(PutCommand, 1, {
-      Item: expect.objectContaining({ pk: 'dedupe#ann#ben#c-1', messageId: retry.messageId }),
+      Item: expect.objectContaining({ pk: 'dedupe#ann#ann#ben#c-1', messageId: retry.messageId }),
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
     });
     expect(dynamo).toHaveReceivedNthCommandWith(PutCommand, 2, {
-      Item: expect.objectContaining({ pk: 'ann#ben', sk: retry.messageId, unreadFor: 'ben' }),
+      Item: expect.objectContaining({ pk: 'ann#ben', sk: retry.messageId, rx: {} }),
       ConditionExpression: 'attribute_not_exists(sk)',
     });
   });
@@ -62,7 +62,7 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
     dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
       throw input.Item.pk === 'ann#ben'
         ? failed(stored)
-        : failed({ pk: 'dedupe#ann#ben#c-1', sk: '-', ...firstIdentity });
+        : failed({ pk: 'dedupe#ann#ann#ben#c-1', sk: '-', ...firstIdentity });
     });
     const result = await store.save(retry, 'c-1');
     expect(result.created).toBe(false);
@@ -86,7 +86,7 @@ describe('DynamoMessageStore.save with a clientMessageId', () => {
   it('a retry after a crash between the two writes stores the message under the first try’s id', async () => {
     dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string } }) => {
       if (input.Item.pk === 'ann#ben') return {};
-      throw failed({ pk: 'dedupe#ann#ben#c-1', sk: '-', ...firstIdentity });
+      throw failed({ pk: 'dedupe#ann#ann#ben#c-1', sk: '-', ...firstIdentity });
     });
     const result = await store.save(retry, 'c-1');
     expect(result).toEqual({
