@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, NestedStack, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   CloudWatchDimensionSource,
@@ -181,7 +181,12 @@ export class MessengerStack extends Stack {
     ) {
       throw new Error(`Context alarmTopicArn must be an SNS topic ARN, got "${alarmTopicArn}"`);
     }
-    this.monitoring = new Monitoring(this, 'Monitoring', {
+    // A nested stack of its own: CloudFormation allows 500 resources per stack, and the alarms
+    // (two per function) would take this one close to it.
+    const monitoringStack = new NestedStack(this, 'MonitoringStack', {
+      description: `Alarms and dashboard of ${this.stackName}`,
+    });
+    this.monitoring = new Monitoring(monitoringStack, 'Monitoring', {
       webSocket: this.webSocket,
       httpApi: this.httpApi,
       tables: this.storage.tables,

@@ -113,7 +113,8 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.stackName = Stack.of(this).stackName;
+    // The stack the functions are in (this construct may sit in a nested stack of its own).
+    this.stackName = Stack.of(props.webSocket).stackName;
     this.alarms = this.alarmList;
     const { webSocket, httpApi } = props;
 

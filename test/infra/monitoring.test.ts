@@ -15,15 +15,39 @@ const CONTEXT = { ...NO_BUNDLING, senderEmail: SENDER_EMAIL };
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
-function synthesize(context: Record<string, unknown> = {}): { stack: MessengerStack; template: Template } {
+/** The stack and the template of its monitoring (a nested stack), where the alarms and the dashboard are. */
+function synthesize(context: Record<string, unknown> = {}): {
+  stack: MessengerStack;
+  template: Template;
+  parent: Template;
+} {
   const { stack } = createParleyApp({ context: { ...CONTEXT, ...context } });
-  return { stack, template: Template.fromStack(stack) };
+  return {
+    stack,
+    template: Template.fromStack(Stack.of(stack.monitoring)),
+    parent: Template.fromStack(stack),
+  };
+}
+
+/** A parent resource as the nested stack sees it: the parameter the parent fills with `{Ref: logicalId}`. */
+function parentRefIn(parent: Template): (logicalId: string) => { Ref: string } {
+  const [nested] = Object.values(parent.findResources('AWS::CloudFormation::Stack'));
+  const parameters = Object.entries((nested?.Properties.Parameters ?? {}) as Record<string, unknown>);
+  return (logicalId) => {
+    const found = parameters.find(
+      ([, value]) => JSON.stringify(value) === JSON.stringify({ Ref: logicalId }),
+    );
+    if (found === undefined) throw new Error(`the nested stack gets no parameter for ${logicalId}`);
+    return { Ref: found[0] };
+  };
 }
 
 describe('Monitoring', () => {
   let stack: MessengerStack;
   let template: Template;
+  let parent: Template;
   let alarms: Record<string, Resource>;
+  let parentRef: (logicalId: string) => { Ref: string };
   const alarmNamed = (name: string): Resource => {
     const found = Object.values(alarms).find((alarm) => alarm.Properties.AlarmName === `Parley-${name}`);
     if (found === undefined) throw new Error(`no alarm Parley-${name}`);
@@ -33,7 +57,8 @@ describe('Monitoring', () => {
     stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
 
   beforeAll(() => {
-    ({ stack, template } = synthesize());
+    ({ stack, template, parent } = synthesize());
+    parentRef = parentRefIn(parent);
     alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
   });
 
@@ -56,7 +81,7 @@ describe('Monitoring', () => {
         EvaluationPeriods: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
-        Dimensions: [{ Name: 'FunctionName', Value: { Ref: authorizerId } }],
+        Dimensions: [{ Name: 'FunctionName', Value: parentRef(authorizerId) }],
       });
     }
     const sendMessageId = logicalIdOf(stack.webSocket.routeFunctions.get('sendMessage')?.function as never);
@@ -64,13 +89,13 @@ describe('Monitoring', () => {
       MetricName: 'Errors',
       Period: 300,
       Threshold: 5,
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: sendMessageId } }],
+      Dimensions: [{ Name: 'FunctionName', Value: parentRef(sendMessageId) }],
     });
     expect(alarmNamed('POST-auth-login-throttles').Properties).toMatchObject({ MetricName: 'Throttles' });
   });
 
   it('watches the WebSocket API’s errors and latency and the HTTP API’s 5xx and latency on their stages', () => {
-    const webSocketApi = { ApiId: { Ref: logicalIdOf(stack.webSocket.api) }, Stage: 'prod' };
+    const webSocketApi = { ApiId: parentRef(logicalIdOf(stack.webSocket.api)), Stage: 'prod' };
     const errors = alarmNamed('websocket-errors').Properties;
     const usedMetrics = (errors.Metrics as Array<{ MetricStat?: { Metric: Record<string, unknown> } }>)
       .flatMap((query) => (query.MetricStat === undefined ? [] : [query.MetricStat.Metric]))
@@ -94,7 +119,7 @@ describe('Monitoring', () => {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
       Dimensions: [
-        { Name: 'ApiId', Value: { Ref: logicalIdOf(stack.httpApi.api) } },
+        { Name: 'ApiId', Value: parentRef(logicalIdOf(stack.httpApi.api)) },
         { Name: 'Stage', Value: '$default' },
       ],
     });
@@ -124,7 +149,7 @@ describe('Monitoring', () => {
       Namespace: 'AWS/SES',
       MetricName: 'Reputation.BounceRate',
       Threshold: 0.04,
-      Dimensions: [{ Name: 'ses:configuration-set', Value: { Ref: configurationSet } }],
+      Dimensions: [{ Name: 'ses:configuration-set', Value: parentRef(configurationSet) }],
     });
     expect(alarmNamed('ses-complaint-rate').Properties).toMatchObject({
       MetricName: 'Reputation.ComplaintRate',
@@ -147,17 +172,21 @@ describe('Monitoring', () => {
         ]),
       },
     });
-    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+    const [nestedStackId] = Object.keys(parent.findResources('AWS::CloudFormation::Stack'));
+    const [topicOutput] = Object.entries(
+      template.toJSON().Outputs as Record<string, { Value: unknown }>,
+    ).find(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: topicId })) ?? [''];
+    parent.hasOutput('AlarmTopicArn', { Value: { 'Fn::GetAtt': [nestedStackId, `Outputs.${topicOutput}`] } });
   });
 
   it('turns on business metrics (METRICS_STACK) on every function and per-route metrics on both stages', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const functions = Object.values(parent.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(webSocketRoutes.length + httpRoutes.length + 1);
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables.METRICS_STACK).toBe('Parley');
       expect(fn.Properties.TracingConfig).toBeUndefined();
     }
-    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const stages = Object.values(parent.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stages).toHaveLength(2);
     for (const stage of stages) {
       expect(stage.Properties.DefaultRouteSettings).toMatchObject({
@@ -211,14 +240,14 @@ describe('Monitoring', () => {
   });
 
   it('names alarms and the dashboard after the environment’s stack, so environments never collide', () => {
-    const { template } = synthesize({ env: 'staging' });
+    const { template, parent } = synthesize({ env: 'staging' });
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (alarm) => alarm.Properties.AlarmName as string,
     );
     expect(names.length).toBeGreaterThan(0);
     expect(names.every((name) => name.startsWith('Parley-staging-'))).toBe(true);
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Parley-staging' });
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    parent.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ METRICS_STACK: 'Parley-staging' }) },
     });
   });
@@ -247,7 +276,7 @@ describe('Monitoring', () => {
     });
 
     it('is off for -c tracing=false', () => {
-      const { template } = synthesize({ tracing: 'false' });
+      const { parent: template } = synthesize({ tracing: 'false' });
       for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
         expect(fn.Properties.TracingConfig).toBeUndefined();
       }
