@@ -46,6 +46,7 @@ import type {
   Mailer,
   LoginFailures,
   MailLog,
+  PasswordBlocklist,
   SessionStore,
   StoredCode,
   TokenService,
@@ -78,6 +79,9 @@ export const CODE_REJECTED_MESSAGE =
 export const LOGIN_REFUSED_MESSAGE =
   'The e-mail address or password is wrong, or the address is not confirmed yet.';
 export const TOKEN_REVOKED_MESSAGE = 'This token is no longer valid. Log in again.';
+export const COMMON_PASSWORD_MESSAGE =
+  'Invalid request: password is one of the most common or leaked passwords, which attackers try first. ' +
+  'Choose another: a few unrelated words make a strong one.';
 export const SUSPENDED_MESSAGE = 'This account is suspended. Contact the service’s support.';
 
 export interface AccountDeps {
@@ -88,6 +92,8 @@ export interface AccountDeps {
   readonly sessions: SessionStore;
   /** Closes the user's connections at logout. */
   readonly connections: ConnectionCloser;
+  /** Common and breached passwords, refused at sign-up. */
+  readonly blocklist: PasswordBlocklist;
   /** The HMAC key of verification codes (derived from the JWT secret). */
   readonly codeKey: () => Promise<Uint8Array>;
   /** @default PASSWORD_HASH_PARAMS (tests inject cheaper ones) */
@@ -193,14 +199,16 @@ async function sendOrRelease(mailer: Mailer, mail: Mail, release: () => Promise<
  * pending address restarts the sign-up only with the same password; any other attempt is
  * answered alike and the address gets a "someone tried to sign up" notice instead.
  * Over the address's mail limit nothing is sent or written, and the answer is the same 202.
- * @throws ConflictError (username taken), ServiceUnavailableError
+ * @throws BadRequestError (COMMON_PASSWORD_MESSAGE), ConflictError (username taken), ServiceUnavailableError
  */
 export async function register(
-  deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey' | 'passwordParams' | 'newUserId'>,
+  deps: Pick<AccountDeps, 'accounts' | 'mailer' | 'codeKey' | 'passwordParams' | 'newUserId' | 'blocklist'>,
   input: HttpRequests['register'],
   caller: Caller,
 ): Promise<HttpReplies['register']> {
   const { now } = caller;
+  // Before anything else: it depends on the password alone, so it tells nothing about the address.
+  if (await deps.blocklist.isCommon(input.password)) throw new BadRequestError(COMMON_PASSWORD_MESSAGE);
   const emailKey = emailKeyOf(input.email);
   const username = input.username;
   const nowSeconds = epochSeconds(now);

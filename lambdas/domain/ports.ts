@@ -483,6 +483,11 @@ export interface SessionStore {
   deleteFamily(familyId: string): Promise<void>;
 }
 
+/** Passwords too common to accept for a new account (adapters/common-passwords.ts). */
+export interface PasswordBlocklist {
+  isCommon(password: string): Promise<boolean>;
+}
+
 /** Closes a user's open WebSocket connections (logout): Management API `DELETE @connections/{id}`. */
 export interface ConnectionCloser {
   /** The user's connections on record that have not expired. */

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CommonPasswordList } from '../../lambdas/adapters/common-passwords.ts';
 import {
   CODE_REJECTED_MESSAGE,
+  COMMON_PASSWORD_MESSAGE,
   LOGIN_REFUSED_MESSAGE,
   login,
   logout,
@@ -47,6 +49,7 @@ describe('accounts', () => {
     tokens: TestTokens;
     sessions: FakeSessionStore;
     connections: FakeConnectionCloser;
+    blocklist: CommonPasswordList;
     codeKey: () => Promise<Uint8Array>;
     passwordParams: ScryptParams;
   };
@@ -75,6 +78,7 @@ describe('accounts', () => {
       tokens,
       sessions: new FakeSessionStore(),
       connections: new FakeConnectionCloser(),
+      blocklist: new CommonPasswordList(),
       codeKey: async () => codeKey,
       passwordParams: FAST,
     };
@@ -88,6 +92,28 @@ describe('accounts', () => {
     await register(deps, input, { now: new Date() });
     return verify(deps, { email: input.email, code: mailer.lastCode() }, { now: new Date() });
   }
+
+  describe('common and leaked passwords', () => {
+    it.each(['12345678', 'password1', 'Password1', 'qwertyuiop', 'iloveyou'])(
+      'register refuses %s with a message that says why, and writes and mails nothing',
+      async (password) => {
+        await expect(register(deps, { ...alice, password }, { now: new Date() })).rejects.toMatchObject({
+          code: 'BAD_REQUEST',
+          message: COMMON_PASSWORD_MESSAGE,
+        });
+        expect(accounts.items.size).toBe(0);
+        expect(mailer.sent).toEqual([]);
+      },
+    );
+
+    it('accepts a password that is long and not on the list', async () => {
+      expect(
+        await register(deps, { ...alice, password: 'violet tram accordion' }, { now: new Date() }),
+      ).toEqual({
+        codeSent: true,
+      });
+    });
+  });
 
   describe('register and verify', () => {
     it('mails a code, and the right code confirms the address and signs in', async () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CommonPasswordList } from '../../lambdas/adapters/common-passwords.ts';
 import { login, logout, register, verify } from '../../lambdas/domain/accounts.ts';
 import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import {
@@ -28,6 +29,7 @@ describe('sessions (refresh tokens)', () => {
     tokens: TestTokens;
     sessions: FakeSessionStore;
     connections: FakeConnectionCloser;
+    blocklist: CommonPasswordList;
     codeKey: () => Promise<Uint8Array>;
     passwordParams: ScryptParams;
   };
@@ -44,6 +46,7 @@ describe('sessions (refresh tokens)', () => {
       tokens: new TestTokens(),
       sessions: new FakeSessionStore(),
       connections: new FakeConnectionCloser(),
+      blocklist: new CommonPasswordList(),
       codeKey: async () => key,
       passwordParams: FAST,
     };
