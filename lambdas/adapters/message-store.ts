@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Message, MessageContentValue, Page } from '../../protocol/index.ts';
-import { clientMessageKey, DEDUPE_WINDOW_SECONDS } from '../domain/conversations.ts';
+import { clientMessageKey, DEDUPE_WINDOW_SECONDS, withUlid } from '../domain/conversations.ts';
 import type { MessageKey, MessageStore, SaveResult } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
@@ -101,6 +101,15 @@ export class DynamoMessageStore implements MessageStore {
    */
   async save(message: Message, clientMessageId?: string): Promise<SaveResult> {
     const ownGuard = clientMessageId !== undefined && message.messageId.startsWith(`${clientMessageId}.`);
+    if (clientMessageId !== undefined && !ownGuard) {
+      // A ULID too old to be the id now may have been the id of a first try made in time.
+      const earlier = withUlid(message.messageId, clientMessageId);
+      const found =
+        earlier === undefined
+          ? undefined
+          : await this.get({ conversationId: message.conversationId, messageId: earlier }, true);
+      if (found !== undefined) return { message: found, created: false };
+    }
     const claimed =
       clientMessageId === undefined || ownGuard ? message : await this.claim(message, clientMessageId);
     try {
@@ -177,9 +186,13 @@ export class DynamoMessageStore implements MessageStore {
     return Item;
   }
 
-  async get({ conversationId, messageId }: MessageKey): Promise<Message | undefined> {
+  async get({ conversationId, messageId }: MessageKey, consistent = false): Promise<Message | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.messagesTable, Key: { pk: conversationId, sk: messageId } }),
+      new GetCommand({
+        TableName: this.messagesTable,
+        Key: { pk: conversationId, sk: messageId },
+        ConsistentRead: consistent,
+      }),
     );
     return Item === undefined ? undefined : toMessage(Item);
   }

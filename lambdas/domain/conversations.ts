@@ -113,6 +113,14 @@ export function usableClientUlid(clientMessageId: string | undefined, now: Date)
   return age <= CLIENT_ULID_MAX_AGE_MS && age >= -CLIENT_ULID_MAX_AHEAD_MS ? clientMessageId : undefined;
 }
 
+/**
+ * The id a message would have had if `clientUlid` had been taken as its ULID: where a retry whose
+ * ULID has aged out of the window looks for a first try that was inside it.
+ */
+export function withUlid(messageId: string, clientUlid: string): string | undefined {
+  return ULID_PATTERN.test(clientUlid) ? `${clientUlid}${messageId.slice(26)}` : undefined;
+}
+
 /** The key of a sender's `clientMessageId`: unique per sender and conversation, so a client may number each conversation on its own. */
 export function clientMessageKey(from: string, conversationId: string, clientMessageId: string): string {
   return `${from}#${conversationId}#${clientMessageId}`;

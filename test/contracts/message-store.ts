@@ -4,6 +4,7 @@
  * rely on behaves as the adapter does.
  */
 import { randomUUID } from 'node:crypto';
+import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { directConversation, newMessageId } from '../../lambdas/domain/conversations.ts';
 import type { MessageStore } from '../../lambdas/domain/ports.ts';
@@ -171,6 +172,23 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       expect(await store.react(key, ben, '👍')).toBe(false);
       const missing = { ...key, messageId: newMessageId(ann, directConversation(ann, ben), t0) };
       expect(await store.react(missing, ben, '👍')).toBe(false);
+    });
+
+    it('a retry whose ULID clientMessageId has aged out of the window finds the first try made within it', async () => {
+      const store = make();
+      const [ann, ben] = users('ann', 'ben') as [string, string];
+      const conversation = directConversation(ann, ben);
+      const clientUlid = ulid(t0.getTime());
+      const inTime: Message = {
+        ...message(ann, ben, 'queued', t0),
+        messageId: newMessageId(ann, conversation, t0, clientUlid),
+      };
+      const first = await store.save(inTime, clientUlid);
+      expect(first.created).toBe(true);
+      // Ten minutes later the ULID no longer becomes the id: the retry has a server id and a guard.
+      const late = message(ann, ben, 'queued', new Date(t0.getTime() + 10 * 60_000));
+      expect(await store.save(late, clientUlid)).toEqual({ message: first.message, created: false });
+      expect((await store.history(conversation.conversationId, 10)).messages).toEqual([first.message]);
     });
   });
 }

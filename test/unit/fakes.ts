@@ -1,5 +1,5 @@
 /** In-memory implementations of the domain ports, for unit tests of the use cases. */
-import { clientMessageKey } from '../../lambdas/domain/conversations.ts';
+import { clientMessageKey, withUlid } from '../../lambdas/domain/conversations.ts';
 import type {
   ConnectionRef,
   ConversationHead,
@@ -84,6 +84,12 @@ export class FakeMessages implements MessageStore {
   }
   async save(message: Message, clientMessageId?: string): Promise<SaveResult> {
     const ownGuard = clientMessageId !== undefined && message.messageId.startsWith(`${clientMessageId}.`);
+    const earlier =
+      clientMessageId === undefined || ownGuard ? undefined : withUlid(message.messageId, clientMessageId);
+    const found = earlier === undefined ? undefined : this.stored.get(earlier);
+    if (found !== undefined && found.conversationId === message.conversationId) {
+      return { message: this.view(found), created: false };
+    }
     const guard =
       clientMessageId === undefined || ownGuard
         ? undefined
