@@ -210,6 +210,34 @@ describe('groups', () => {
   });
 });
 
+describe('concurrent membership changes', () => {
+  it('adds, removals and leaves at once keep every member and an exact count', async () => {
+    const ids = await h.users(...Array.from({ length: 12 }, (_, i) => `c${i}`));
+    const [owner, admin, ...rest] = ids as [string, string, ...string[]];
+    const ownerPhone = await h.connect(owner);
+    const adminPhone = await h.connect(admin);
+    const { conversation } = await ownerPhone.request('createGroup', {
+      title: 'Busy',
+      memberIds: [admin, ...rest.slice(0, 6)],
+    });
+    const { conversationId } = conversation;
+    await ownerPhone.request('setRole', { conversationId, userId: admin, role: 'admin' });
+    const leavers = await Promise.all(rest.slice(0, 2).map((id) => h.connect(id)));
+    const outcomes = await Promise.allSettled([
+      ownerPhone.request('addMembers', { conversationId, userIds: rest.slice(6, 8) }),
+      adminPhone.request('addMembers', { conversationId, userIds: rest.slice(8, 10) }),
+      ownerPhone.request('removeMember', { conversationId, userId: rest[2] as string }),
+      adminPhone.request('removeMember', { conversationId, userId: rest[3] as string }),
+      ...leavers.map((device) => device.request('leaveGroup', { conversationId })),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const group = await ownerPhone.request('getGroup', { conversationId });
+    const expected = [owner, admin, ...rest.slice(4, 10)].sort();
+    expect(group.members.map((m) => m.userId).sort()).toEqual(expected);
+    expect(group.conversation.memberCount).toBe(expected.length);
+  }, 120_000);
+});
+
 describe('large groups', () => {
   /** A group of `size` members (the owner included), `online` of them connected. */
   async function groupOf(size: number, online: number) {
