@@ -10,7 +10,8 @@
  * - Opens a new socket before `maxConnectionMs` is up and only then closes the old one, so no
  *   event falls in a gap (events both sockets receive are handed on once).
  * - After every (re)connect it pages through `getUnread` and emits each message it has not
- *   emitted yet as a `message` event: live and missed messages reach the app once, by `messageId`;
+ *   emitted yet as a `message` event: live and missed messages reach the app once, by `messageId`
+ *   (what the session sent itself is in `sendMessage`'s reply, never a `message` event);
  *   then it emits the first page of the conversation list (`conversations`).
  * - Requests made while disconnected wait in an outbound queue; `sendMessage` gets a ULID
  *   `clientMessageId`, and a send whose reply was lost is sent again with the same id (the
@@ -165,17 +166,22 @@ export function backoffDelay(attempt: number, options: ReconnectOptions = {}, ra
   return Math.floor(random() * ceiling);
 }
 
-/** The `exp` of a JWT, in milliseconds; undefined when it has none or is no JWT. */
-export function tokenExpiry(token: string): number | undefined {
+/** The claims of a JWT (unverified: the server verifies); undefined when it is no JWT. */
+function claims(token: string): { exp?: unknown; sub?: unknown } | undefined {
   const payload = token.split('.')[1];
   if (payload === undefined) return undefined;
   try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
+    const parsed: unknown = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The `exp` of a JWT, in milliseconds; undefined when it has none or is no JWT. */
+export function tokenExpiry(token: string): number | undefined {
+  const exp = claims(token)?.exp;
+  return typeof exp === 'number' ? exp * 1000 : undefined;
 }
 
 interface Outbound {
@@ -213,6 +219,8 @@ export class ParleySession {
   private renewedSinceOpen = false;
   private readonly queue: Outbound[] = [];
   private readonly seen = new Map<string, true>();
+  /** The user's own messages pushed while a send of this session awaits its reply: maybe that send's. */
+  private readonly heldOwn: Message[] = [];
   /** Non-message events seen while two sockets overlap, with the socket each came from. */
   private readonly overlap = new Map<string, ParleyClient>();
   private overlapUntil = 0;
@@ -222,12 +230,14 @@ export class ParleySession {
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSentAt = 0;
+  /** The user's id (the token's `sub`), once known. */
+  private self: string | undefined;
   /** Backoff waited since the connection was lost. */
   private waitedMs = 0;
   private resumeRun = 0;
   private readonly random: () => number;
   private readonly onOnline = () => {
-    if (this.currentState === 'reconnecting' && this.retryTimer !== undefined) {
+    if (this.currentState !== 'closed' && this.retryTimer !== undefined) {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       void this.connect();
@@ -377,6 +387,7 @@ export class ParleySession {
     }
     if (reason !== undefined) {
       this.token = await provider({ reason });
+      this.self = undefined;
       this.tokenRefused = false;
       if (reason === 'refused') this.renewedSinceOpen = true;
     }
@@ -501,7 +512,10 @@ export class ParleySession {
     if (type !== 'event' || typeof event !== 'string') return;
     if (event === 'message') {
       const message = (data as { message?: Message } | undefined)?.message;
-      if (message !== undefined) this.deliver(message);
+      if (message === undefined) return;
+      // A push can overtake the reply of the send it reports: wait for the reply to tell.
+      if (message.from === this.selfId() && this.sending()) this.heldOwn.push(message);
+      else this.deliver(message);
       return;
     }
     if (performance.now() < this.overlapUntil) {
@@ -520,13 +534,35 @@ export class ParleySession {
   /** Emits `message` unless this message was emitted already; whether it was new. */
   private deliver(message: Message): boolean {
     if (this.seen.has(message.messageId)) return false;
-    this.seen.set(message.messageId, true);
+    this.remember(message.messageId);
+    this.emit('message', { message });
+    return true;
+  }
+
+  private selfId(): string | undefined {
+    if (this.self === undefined && this.token !== undefined) {
+      const sub = claims(this.token)?.sub;
+      if (typeof sub === 'string') this.self = sub;
+    }
+    return this.self;
+  }
+
+  private sending(): boolean {
+    return this.queue.some((entry) => entry.action === 'sendMessage' && entry.inFlight);
+  }
+
+  /** Hands on the held own messages once no send awaits its reply (those it sent are remembered). */
+  private releaseOwn(): void {
+    if (this.heldOwn.length === 0 || this.sending()) return;
+    for (const message of this.heldOwn.splice(0)) this.deliver(message);
+  }
+
+  private remember(messageId: string): void {
+    this.seen.set(messageId, true);
     if (this.seen.size > SEEN_CAPACITY) {
       const oldest = this.seen.keys().next().value;
       if (oldest !== undefined) this.seen.delete(oldest);
     }
-    this.emit('message', { message });
-    return true;
   }
 
   /** Fetches what was missed, page by page, and emits what is new. */
@@ -576,7 +612,13 @@ export class ParleySession {
           ...(entry.timeoutMs === undefined ? {} : { timeoutMs: entry.timeoutMs }),
         })
         .then(
-          (reply) => this.settle(entry, () => entry.resolve(reply)),
+          (reply) => {
+            // What this session sent is the app's already: its push (to a renewal's other socket) is no news.
+            const sent =
+              entry.action === 'sendMessage' ? (reply as { message?: Message }).message : undefined;
+            if (sent !== undefined) this.remember(sent.messageId);
+            this.settle(entry, () => entry.resolve(reply));
+          },
           (error: unknown) => this.failed(entry, connection, error),
         );
     }
@@ -586,6 +628,7 @@ export class ParleySession {
     const index = this.queue.indexOf(entry);
     if (index >= 0) this.queue.splice(index, 1);
     done();
+    this.releaseOwn();
   }
 
   private failed(entry: Outbound, connection: ParleyClient, error: unknown): void {
@@ -600,6 +643,7 @@ export class ParleySession {
       return;
     }
     entry.lastError = failure;
+    this.releaseOwn();
     if (code === 'CLOSED') {
       // Sent again from the next socket (or the new one already open).
       this.pump();

@@ -97,6 +97,9 @@ describe('ParleySession at the gateway’s limits', () => {
       }
       await until(() => receiver.messages.length >= sent.length, 'every message');
       expect(tally.check(sent, receiver.messages)).toEqual({ lost: [], duplicated: [] });
+      // The sender renewed too: its own messages, pushed to its other socket, are not news to it.
+      expect(sender.resumed.some((r) => r.kind === 'renewal')).toBe(true);
+      expect(sender.messages).toEqual([]);
       // Renewed, not reconnected: the new socket opened while the old one was still open.
       expect(receiver.states).not.toContain('reconnecting');
       expect(opened.length).toBeGreaterThanOrEqual(2);
