@@ -210,9 +210,16 @@ export function disconnectEvent(
   statusCode: number,
   reason: string,
 ): Record<string, unknown> {
+  // API Gateway's $disconnect carries its own headers, not the handshake's (which $connect saw).
+  const headers: Record<string, string> = {
+    Host: api.domainName,
+    'x-api-key': '',
+    'X-Forwarded-For': '',
+    'x-restapi': '',
+  };
   return {
-    headers: connection.headers,
-    multiValueHeaders: connection.multiValueHeaders,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
     requestContext: withAuthorizer(connection, {
       ...webSocketRequestContext(api, connection, '$disconnect', 'DISCONNECT', requestId),
       disconnectStatusCode: statusCode,

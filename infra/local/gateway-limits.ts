@@ -18,6 +18,8 @@ export const INTEGRATION_TIMEOUT_MS = 29_000;
 export const GOING_AWAY = 1001;
 /** The close code of a message over the size limit. */
 export const MESSAGE_TOO_BIG = 1009;
+/** The close code of a binary frame: API Gateway's WebSocket APIs take text frames only. */
+export const UNSUPPORTED_DATA = 1003;
 
 /** The limits one gateway applies. */
 export interface GatewayLimits {

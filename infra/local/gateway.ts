@@ -31,6 +31,7 @@ import {
   startConnectionClocks,
   stopConnectionClocks,
   touch,
+  UNSUPPORTED_DATA,
   withinIntegrationTimeout,
 } from './gateway-limits.ts';
 import { type Admission, admitConnection } from './gateway-upgrade.ts';
@@ -347,8 +348,13 @@ export class LocalGateway extends EventEmitter<{
     startConnectionClocks(connection, ws, this.limits);
     ws.on('error', () => {}); // e.g. "Max payload size exceeded": ws closes with 1009 itself
     ws.on('ping', () => touch(connection));
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
       touch(connection);
+      // API Gateway does not route binary frames: it closes the connection with 1003.
+      if (isBinary) {
+        ws.close(UNSUPPORTED_DATA, 'Unsupported data');
+        return;
+      }
       this.track(this.onMessage(connection, rawToString(data)));
     });
     ws.on('close', (code, reason) => {

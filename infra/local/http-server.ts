@@ -124,12 +124,12 @@ function sendResponse(response: ServerResponse, result: HttpResponse): void {
   response.end(payload);
 }
 
-const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET,POST,PUT,DELETE,OPTIONS',
-  'access-control-allow-headers': 'content-type,authorization',
-  'access-control-max-age': '600',
-};
+/**
+ * No CORS headers, as the HTTP API in AWS without `corsOrigins`: a web page the developer visits
+ * cannot read anything from here (the mail outbox holds sign-up codes). And only requests for
+ * this machine by name (`127.0.0.1`, `localhost`, `[::1]`), so a DNS-rebinding page cannot either.
+ */
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 /** The route table of the local HTTP server. */
 export class HttpRouter {
@@ -160,9 +160,10 @@ export class HttpRouter {
     try {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const method = (request.method ?? 'GET').toUpperCase();
-      if (method === 'OPTIONS') {
-        sendResponse(response, { status: 204, headers: CORS_HEADERS });
-        return;
+      if (!LOCAL_HOST.test(request.headers.host ?? '')) {
+        throw new HttpError(421, {
+          message: 'This local server answers requests for 127.0.0.1 or localhost only',
+        });
       }
       const body = await readBody(request);
       const segments = splitPath(url.pathname).map((segment) => decodeURIComponent(segment));
@@ -210,12 +211,12 @@ export class HttpRouter {
         throw new HttpError(404, { message: `No local route for ${method} ${url.pathname}` });
       }
       const result = await handler({ ...base, params });
-      sendResponse(response, { ...result, headers: { ...CORS_HEADERS, ...result.headers } });
+      sendResponse(response, result);
     } catch (error) {
       if (error instanceof HttpError) {
         sendResponse(response, {
           status: error.status,
-          headers: { ...CORS_HEADERS, ...error.headers },
+          headers: error.headers,
           body: error.body,
         });
         return;
@@ -223,7 +224,6 @@ export class HttpRouter {
       console.error('[local-http] route failed:', error);
       sendResponse(response, {
         status: 500,
-        headers: CORS_HEADERS,
         body: { message: 'Internal server error' },
       });
     }
