@@ -55,13 +55,18 @@ async function entriesOf(deps: ConversationListDeps, userId: string): Promise<En
     );
 }
 
-/** Whether the conversation may hold messages the user has not read. */
-function mayHaveUnread(entry: Entry, after?: string): boolean {
-  const last = entry.head.lastMessage?.messageId;
-  const from = [entry.membership.readUpTo, after]
+/** Where unread messages start: after the user's watermark, and after the cursor if later. */
+function unreadAfter(entry: Entry, cursor?: string): string | undefined {
+  return [entry.membership.readUpTo, cursor]
     .filter((id) => id !== undefined)
     .sort()
     .at(-1);
+}
+
+/** Whether the conversation may hold messages the user has not read (after the cursor). */
+function mayHaveUnread(entry: Entry, cursor?: string): boolean {
+  const last = entry.head.lastMessage?.messageId;
+  const from = unreadAfter(entry, cursor);
   return last !== undefined && (from === undefined || last > from);
 }
 
@@ -154,13 +159,9 @@ export async function getUnread(
   const { userId } = caller;
   const entries = (await entriesOf(deps, userId)).filter((entry) => mayHaveUnread(entry, input.cursor));
   const pages = await Promise.all(
-    entries.map(async (entry) => {
-      const from = [entry.membership.readUpTo, input.cursor]
-        .filter((id) => id !== undefined)
-        .sort()
-        .at(-1);
-      return deps.messages.unreadIn(entry.head.conversationId, userId, from, limit);
-    }),
+    entries.map((entry) =>
+      deps.messages.unreadIn(entry.head.conversationId, userId, unreadAfter(entry, input.cursor), limit),
+    ),
   );
   // A conversation that stopped early may hold messages older than another's: nothing past the
   // earliest such stop is answered, so the next page (after the cursor) misses none.
