@@ -55,7 +55,7 @@ async function createUser(name: string): Promise<{ userId: string; email: string
 
 const image = (fill: string) => `data:image/png;base64,${fill.repeat(400)}`;
 
-describe('npm run admin', () => {
+describe('npm run admin', { timeout: 120_000 }, () => {
   it('create-user makes a confirmed account that logs in at once, with a generated password when none is given', async () => {
     const userId = h.id('gen');
     const email = `${userId}@admin.parley.test`;

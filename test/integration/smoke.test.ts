@@ -20,7 +20,8 @@ async function verifiedUser(name: string): Promise<{ userId: string; email: stri
   return user;
 }
 
-describe('npm run smoke', () => {
+// Sign-ups hash passwords (scrypt) and each step may wait on a busy machine.
+describe('npm run smoke', { timeout: 120_000 }, () => {
   it('signs two users up through the local outbox, sends, receives, reads, cleans up and passes', async () => {
     const lines: string[] = [];
     const result = await runSmoke({ ws: h.stack.wsUrl, http: h.stack.httpUrl, print: (l) => lines.push(l) });
