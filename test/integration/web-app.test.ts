@@ -85,7 +85,7 @@ const state = (page: Page) => page.getByTestId('connection-state').textContent({
 const texts = (page: Page) => page.getByTestId('message').locator('.text').allTextContents();
 
 async function openChat(page: Page, username: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Username', { exact: true }).fill(username);
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByRole('heading', { level: 2 }).waitFor();
 }
@@ -192,6 +192,32 @@ describe('the web app', () => {
     await bobPage.getByTestId('image').waitFor({ timeout: 20_000 });
     expect(await bobPage.getByTestId('image').count()).toBe(1);
     await bobPage.screenshot({ path: join(screenshots, 'random-image-story.png') });
+  });
+
+  it('makes a group of three that chats live, and shows who is typing', { timeout: 90_000 }, async () => {
+    const [ann, bob, cy] = [await account('ann'), await account('bob'), await account('cy')];
+    const [annPage, bobPage, cyPage] = [
+      await logIn(ann.email),
+      await logIn(bob.email),
+      await logIn(cy.email),
+    ];
+    await annPage.getByText('New group').click();
+    await annPage.getByLabel('Title').fill('Trip');
+    await annPage.getByLabel('Members (usernames)').fill(`${bob.userId}, ${cy.userId}`);
+    await annPage.getByRole('button', { name: 'Create' }).click();
+    await annPage.getByRole('heading', { level: 2, name: 'Trip' }).waitFor();
+    // The others' lists get the group live (conversationAdded).
+    for (const page of [bobPage, cyPage]) {
+      await page.getByTestId('conversation').filter({ hasText: 'Trip' }).click({ timeout: 20_000 });
+    }
+    await annPage.getByLabel('Message', { exact: true }).pressSequentially('Hello');
+    await bobPage.getByTestId('typing').filter({ hasText: 'is typing' }).waitFor({ timeout: 20_000 });
+    await annPage.getByRole('button', { name: 'Send' }).click();
+    for (const page of [bobPage, cyPage]) {
+      await expect.poll(() => texts(page), { timeout: 20_000 }).toEqual(['Hello']);
+      await page.getByTestId('message').getByText('ann', { exact: true }).waitFor();
+    }
+    await bobPage.screenshot({ path: join(screenshots, 'group.png') });
   });
 
   it('recovers a socket the server closed without a reload', { timeout: 90_000 }, async () => {

@@ -146,6 +146,9 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
   const [stories, setStories] = useState<StoryGroup[]>([]);
   const [story, setStory] = useState<{ ownerId: string; image: string; caption?: string } | undefined>();
   const [random, setRandom] = useState<'idle' | 'waiting' | 'matched'>('idle');
+  /** Who is typing, per conversation, until when. */
+  const [typing, setTyping] = useState<Record<string, { userId: string; until: number }>>({});
+  const lastTypingSent = useRef(0);
   const selectedRef = useRef<ConversationSummary | undefined>(undefined);
   selectedRef.current = selected;
   const session = useMemo(
@@ -212,6 +215,11 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
         return next;
       });
     });
+    session.on('typing', ({ conversationId, userId }) => {
+      setTyping((current) => ({ ...current, [conversationId]: { userId, until: Date.now() + 5000 } }));
+      setTimeout(() => setTyping((current) => ({ ...current })), 5100);
+    });
+    session.on('conversationAdded', refreshList);
     session.on('randomMatched', ({ partnerId }) => {
       setRandom('matched');
       const conversationId = [me, partnerId].sort().join('#');
@@ -236,18 +244,22 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
     return () => void session.close();
   }, [session]);
 
-  // Names for the people in the list.
+  // Names for the people in the list and in the open chat.
+  const openList = selected ? messages[selected.conversationId] : undefined;
   useEffect(() => {
-    for (const conversation of conversations) {
-      const peer = conversation.peerId;
-      if (peer === undefined || names[peer] !== undefined) continue;
+    const people = new Set([
+      ...conversations.flatMap((c) => (c.peerId === undefined ? [] : [c.peerId])),
+      ...(openList ?? []).map((m) => m.from),
+    ]);
+    for (const peer of people) {
+      if (peer === me || names[peer] !== undefined) continue;
       setNames((current) => ({ ...current, [peer]: peer }));
       session.request('getProfile', { userId: peer }).then(
         (profile) => setNames((current) => ({ ...current, [peer]: profile.name })),
         () => {},
       );
     }
-  }, [conversations]);
+  }, [conversations, openList]);
 
   const open = async (conversation: ConversationSummary) => {
     setSelected(conversation);
@@ -310,6 +322,45 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
       });
       add([message]);
       refreshList();
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
+  /** Tells the others at most every 3 seconds while the user types (one-way, nothing stored). */
+  const typed = () => {
+    if (selected === undefined || Date.now() - lastTypingSent.current < 3000) return;
+    lastTypingSent.current = Date.now();
+    session.send('typing', { conversationId: selected.conversationId });
+  };
+
+  const createGroup = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const title = (form.elements.namedItem('title') as HTMLInputElement).value.trim();
+    const usernames = (form.elements.namedItem('members') as HTMLInputElement).value
+      .split(/[\s,]+/)
+      .filter((name) => name.length > 0);
+    setNotice('');
+    try {
+      const members = await Promise.all(
+        usernames.map((username) => session.request('findUser', { username })),
+      );
+      const { conversation } = await session.request('createGroup', {
+        title,
+        memberIds: members.map(({ user }) => user.userId),
+      });
+      form.reset();
+      for (const { user } of members) setNames((current) => ({ ...current, [user.userId]: user.name }));
+      refreshList();
+      await open({
+        conversationId: conversation.conversationId,
+        kind: 'group',
+        title: conversation.title,
+        memberCount: conversation.memberCount,
+        unreadCount: 0,
+        updatedAt: conversation.createdAt,
+      });
     } catch (error) {
       setNotice((error as Error).message);
     }
@@ -397,6 +448,14 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
           <input id="new-chat" name="username" placeholder="Chat with username…" required />
           <button>Start</button>
         </form>
+        <details class="group-form">
+          <summary>New group</summary>
+          <form onSubmit=${createGroup} aria-label="New group">
+            <label>Title <input name="title" required maxlength="100" /></label>
+            <label>Members (usernames) <input name="members" required /></label>
+            <button>Create</button>
+          </form>
+        </details>
         <div class="tools">
           <button onClick=${toggleRandom} aria-pressed=${random !== 'idle'}>
             ${random === 'idle' ? 'Random chat' : random === 'waiting' ? 'Waiting for a stranger… (leave)' : 'Leave random chat'}
@@ -443,11 +502,20 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
               <header class="bar">
                 <button onClick=${() => setSelected(undefined)} aria-label="Back to conversations">←</button>
                 <h2>${titleOf(selected)}</h2>
+                ${(() => {
+                  const who = typing[selected.conversationId];
+                  return (
+                    who !== undefined &&
+                    who.until > Date.now() &&
+                    html`<span class="typing" data-testid="typing">${names[who.userId] ?? who.userId} is typing…</span>`
+                  );
+                })()}
               </header>
               <ol class="messages" aria-live="polite" data-testid="messages">
                 ${list.map((m) => {
                   const quoted = m.replyTo ? find(m.replyTo) : undefined;
                   return html`<li key=${m.messageId} class=${m.from === me ? 'mine' : ''} data-testid="message">
+                    ${selected.kind === 'group' && m.from !== me && html`<div class="from">${names[m.from] ?? m.from}</div>`}
                     ${m.replyTo && html`<div class="quote">${quoted?.content?.text ?? 'an earlier message'}</div>`}
                     ${m.content?.image && html`<img src=${imageSource(m.content.image)} alt="An image" data-testid="image" />`}
                     ${m.content === undefined ? html`<div class="text"><em>deleted</em></div>` : m.content.text !== undefined && html`<div class="text">${m.content.text}</div>`}
@@ -466,7 +534,7 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
                     <button type="button" onClick=${() => setReplyTo(undefined)} aria-label="Cancel reply">×</button></span>`
                 }
                 <label class="sr-only" for="composer">Message</label>
-                <input id="composer" name="text" autocomplete="off" placeholder="Message" />
+                <input id="composer" name="text" autocomplete="off" placeholder="Message" onInput=${typed} />
                 <label class="file">Image<input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange=${sendImage} /></label>
                 <button class="primary">Send</button>
               </form>`
