@@ -114,6 +114,7 @@ export function applyTarget(target: AdminTarget): void {
     if (name !== undefined) process.env[table.envVar] = name;
   }
   if (target.region !== undefined) process.env.AWS_REGION = target.region;
+  process.env.MANAGEMENT_API_ENDPOINT = target.managementEndpoint;
   if (target.local) {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = target.dynamoEndpoint;
     process.env.AWS_ACCESS_KEY_ID = 'local';
@@ -179,6 +180,10 @@ export async function runAdminCommand(
           `erase cannot be undone: add --yes to erase ${userId} from ${target.description}`,
         );
       }
+      if ((await admin.account(userId)) === undefined)
+        throw new Error(`No account ${userId}; nothing changed`);
+      const groups = await leaveGroups(userId, now);
+      const directConversations = await admin.forgetDirectConversations(userId);
       const report = await admin.erase(userId);
       if (report === undefined) throw new Error(`No account ${userId}; nothing changed`);
       const closed = await closeConnections(target, report.connections);
@@ -190,6 +195,7 @@ export async function runAdminCommand(
         `  follows and blocks (both ways): ${report.relations}; others' presence copies updated: ${report.presenceCopies}`,
         `  stories: ${report.stories}; random chat items: ${report.random}`,
         `  messages to themselves: ${report.ownMessages}`,
+        `  groups left: ${groups}; direct conversations taken off their list: ${directConversations}`,
         '  Messages exchanged with other users stay in those users’ histories (docs/operations.md).',
       ];
     }
@@ -236,6 +242,27 @@ export async function runAdminCommand(
     default:
       throw new UsageError(`Unknown command "${command}"`);
   }
+}
+
+/**
+ * Leaves every group of the user through the domain's `leaveGroup`, as the user would: the count
+ * stays exact, an owner hands the group on, and the other members' devices are told. How many.
+ */
+async function leaveGroups(userId: string, now: Date): Promise<number> {
+  const { DynamoConversationStore } = await import('../../lambdas/adapters/conversation-store.ts');
+  const { DynamoDeliveryTargets } = await import('../../lambdas/adapters/delivery-targets.ts');
+  const { ManagementApiPusher } = await import('../../lambdas/adapters/pusher.ts');
+  const { leaveGroup } = await import('../../lambdas/domain/groups.ts');
+  const { GROUP_ID_PATTERN } = await import('../../protocol/limits.ts');
+  const conversations = new DynamoConversationStore();
+  const deps = { conversations, targets: new DynamoDeliveryTargets(), pusher: new ManagementApiPusher() };
+  let left = 0;
+  for (const { conversationId } of await conversations.membershipsOf(userId)) {
+    if (!GROUP_ID_PATTERN.test(conversationId)) continue;
+    await leaveGroup(deps, { conversationId }, { userId, connectionId: '', now });
+    left += 1;
+  }
+  return left;
 }
 
 /** Closes the sockets (best effort: a gone one is fine); how many API Gateway closed. */

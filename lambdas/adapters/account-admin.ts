@@ -13,6 +13,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { GROUP_ID_PATTERN } from '../../protocol/limits.ts';
 import type { AccountRecord, Report } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
@@ -102,6 +103,31 @@ export class DynamoAccountAdmin {
       );
     }
     return found;
+  }
+
+  /**
+   * Removes the user's member items (`m#{userId}`, adapters/conversation-store.ts) of direct
+   * conversations, found through the `byMember` index; groups are left through the domain's
+   * `leaveGroup` first (infra/ops/admin.ts), which keeps their member count and owner. How many.
+   */
+  async forgetDirectConversations(userId: string): Promise<number> {
+    const memberships = await this.queryAll({
+      TableName: this.names.conversations,
+      IndexName: 'byMember',
+      KeyConditionExpression: 'memberId = :user',
+      ExpressionAttributeValues: { ':user': userId },
+    });
+    let forgotten = 0;
+    for (const membership of memberships) {
+      if (GROUP_ID_PATTERN.test(String(membership.pk))) continue;
+      if (membership.pk === `${userId}#${userId}`) {
+        // The user's conversation with themselves is theirs alone: its head goes too.
+        await this.delete(this.names.conversations, { pk: membership.pk, sk: 'head' });
+      }
+      if (await this.delete(this.names.conversations, { pk: membership.pk, sk: `m#${userId}` }))
+        forgotten += 1;
+    }
+    return forgotten;
   }
 
   /** The user's open connection ids (as recorded; some may be gone already). */

@@ -116,6 +116,10 @@ describe('npm run admin', { timeout: 120_000 }, () => {
     await annSocket.request('follow', { userId: carol });
     await carolSocket.request('block', { userId: ann.userId });
     await annSocket.request('block', { userId: dave });
+    const { conversation: group } = await annSocket.request('createGroup', {
+      title: 'Erase me',
+      memberIds: [bob],
+    });
     await annSocket.request('postStory', { image: image('A') });
     const toBob = await annSocket.request('sendMessage', { to: bob, content: { text: 'from ann' } });
     await bobSocket.request('sendMessage', { to: ann.userId, content: { text: 'unread by ann' } });
@@ -130,6 +134,7 @@ describe('npm run admin', { timeout: 120_000 }, () => {
     expect(lines).toContain("  follows and blocks (both ways): 3; others' presence copies updated: 3");
     expect(lines).toContain('  stories: 2; random chat items: 0');
     expect(lines).toContain('  messages to themselves: 1');
+    expect(lines).toContain('  groups left: 1; direct conversations taken off their list: 2');
     await annSocket.whenClosed();
 
     const ids = [ann.userId, ann.email.toLowerCase()];
@@ -143,6 +148,17 @@ describe('npm run admin', { timeout: 120_000 }, () => {
     expect(left.every((item) => item.pk !== `${ann.userId}#${ann.userId}`)).toBe(true);
     const history = await bobSocket.request('getHistory', { conversationId: toBob.message.conversationId });
     expect(history.messages.map((m) => m.content?.text).sort()).toEqual(['from ann', 'unread by ann']);
+
+    // ann left the group as she would have: bob owns it now, and his devices were told.
+    const { members } = await bobSocket.request('getGroup', { conversationId: group.conversationId });
+    expect(members.map((m) => [m.userId, m.role])).toEqual([[bob, 'owner']]);
+    await bobSocket.waitFor('membersChanged', (e) => e.conversationId === group.conversationId);
+    const conversationItems = await h.itemsOf('conversations', [ann.userId]);
+    expect(
+      conversationItems.filter(
+        (item) => item.memberId === ann.userId || item.pk === `${ann.userId}#${ann.userId}`,
+      ),
+    ).toEqual([]);
 
     // The address and the username are free again; the account is gone.
     const reused = await admin('create-user', {
