@@ -54,21 +54,77 @@ const newPassword = () =>
 const loginPassword = () =>
   z.string().check(z.minLength(1, 'is required'), maxCharacters(MAX_PASSWORD_CHARACTERS));
 
+/** An age, or 0 for "not given" (the first seed's sign-up sends 0): 0 is dropped, never stored. */
 const age = () =>
-  z
-    .number()
-    .check(
+  z.pipe(
+    z.number().check(
       z.int('must be a whole number'),
-      z.minimum(MIN_AGE, `must be at least ${MIN_AGE}: Parley is not for children`),
+      z.refine((value) => value === 0 || value >= MIN_AGE, {
+        error: `must be at least ${MIN_AGE}: Parley is not for children (0 means not given)`,
+      }),
       z.maximum(MAX_AGE, `must be at most ${MAX_AGE}`),
-    );
+    ),
+    z.transform((value: number) => (value === 0 ? undefined : value)),
+  );
 
+/** Other English names in common use for a few countries, lowercased. */
+const COUNTRY_ALIASES: Readonly<Record<string, string>> = {
+  usa: 'US',
+  'united states of america': 'US',
+  america: 'US',
+  uk: 'GB',
+  'great britain': 'GB',
+  britain: 'GB',
+  'ivory coast': 'CI',
+  'cote d’ivoire': 'CI',
+  "cote d'ivoire": 'CI',
+  "côte d'ivoire": 'CI',
+  'czech republic': 'CZ',
+  russia: 'RU',
+  'republic of korea': 'KR',
+  'north korea': 'KP',
+  burma: 'MM',
+  holland: 'NL',
+  swaziland: 'SZ',
+  'cape verde': 'CV',
+  'east timor': 'TL',
+  vatican: 'VA',
+  'vatican city': 'VA',
+  palestine: 'PS',
+  turkey: 'TR',
+};
+
+let countryNames: ReadonlyMap<string, string> | undefined;
+/** English country names (as `Intl.DisplayNames` gives them, lowercased) to ISO codes, built on first use. */
+function countryCodeOfName(name: string): string | undefined {
+  if (countryNames === undefined) {
+    const names = new Intl.DisplayNames(['en'], { type: 'region' });
+    const map = new Map<string, string>(Object.entries(COUNTRY_ALIASES));
+    for (const code of COUNTRY_CODES) {
+      const display = names.of(code);
+      if (display !== undefined && display !== code) map.set(display.toLowerCase(), code);
+    }
+    countryNames = map;
+  }
+  return countryNames.get(name.trim().toLowerCase().replace(/\s+/g, ' '));
+}
+
+/** An ISO 3166-1 alpha-2 code (`DZ`), or an English country name (`algeria`, `United States`) normalized to its code. */
 const country = () =>
-  z.string().check(
-    z.trim(),
-    z.toUpperCase(),
-    z.refine((value) => COUNTRY_CODES.has(value), {
-      error: 'must be an ISO 3166-1 alpha-2 country code like "DZ" or "FR"',
+  z.pipe(
+    z.string().check(z.maxLength(64, 'must be at most 64 characters')),
+    z.transform((value: string, context) => {
+      const code = value.trim().toUpperCase();
+      if (COUNTRY_CODES.has(code)) return code;
+      const named = countryCodeOfName(value);
+      if (named !== undefined) return named;
+      context.issues.push({
+        code: 'custom',
+        message:
+          'must be an ISO 3166-1 alpha-2 country code like "DZ" or "FR", or an English country name like "Algeria"',
+        input: value,
+      });
+      return z.NEVER;
     }),
   );
 
@@ -91,7 +147,8 @@ export const httpSchemas = lazyRecord({
       email: emailAddress(),
       password: newPassword(),
       name: personName(),
-      username: username(),
+      /** Optional: without one, a free one is made from the name or the address and returned. */
+      username: z.optional(username()),
       family: z.optional(personName()),
       age: z.optional(age()),
       country: z.optional(country()),
@@ -103,7 +160,9 @@ export const httpSchemas = lazyRecord({
   logout: () => z.strictObject({}),
   refresh: () =>
     z.strictObject({
-      refreshToken: z.string().check(z.minLength(1, 'is required'), z.maxLength(256, 'is not a refresh token')),
+      refreshToken: z
+        .string()
+        .check(z.minLength(1, 'is required'), z.maxLength(256, 'is not a refresh token')),
     }),
 });
 
@@ -129,7 +188,8 @@ export interface AccountView {
 
 /** Successful answer bodies, per endpoint. */
 export interface HttpReplies {
-  register: { codeSent: true };
+  /** `username`: the one made for a sign-up that gave none (the first seed's body). */
+  register: { codeSent: true; username?: string };
   /** `token`: the access token (1 hour); `refreshToken`: for POST /auth/refresh (30 days, rotated on each use). */
   verify: { verified: true; token: string; refreshToken: string; user: AccountView };
   login: { token: string; refreshToken: string; user: AccountView };

@@ -215,6 +215,17 @@ export class DynamoAccountStore implements AccountStore {
     }
   }
 
+  /** One consistent BatchGetItem of the username guards. */
+  async usernameGuards(usernameKeys: readonly string[]): Promise<ReadonlyMap<string, UsernameGuard>> {
+    const items = await this.getMany(usernameKeys.map(accountKeys.usernameGuard));
+    const guards = new Map<string, UsernameGuard>();
+    for (const name of usernameKeys) {
+      const guard = guardOf<UsernameGuard>(items.get(accountKeys.usernameGuard(name)));
+      if (guard !== undefined) guards.set(name, guard);
+    }
+    return guards;
+  }
+
   async holdUsername(usernameKey: string, emailKey: string, expiresAt: number, nowSeconds: number) {
     try {
       await this.client.send(

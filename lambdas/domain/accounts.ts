@@ -15,6 +15,7 @@
  * restarts it (the latest name, username and password win, and only the newest code works);
  * after 24 hours the address and username are free again.
  */
+import { randomInt } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { AccountView, HttpReplies, HttpRequests } from '../../protocol/http.ts';
 import { httpSchemas } from '../../protocol/http.ts';
@@ -42,9 +43,9 @@ import type {
   AccountStore,
   ConnectionCloser,
   EmailGuard,
+  LoginFailures,
   Mail,
   Mailer,
-  LoginFailures,
   MailLog,
   PasswordBlocklist,
   SessionStore,
@@ -62,6 +63,7 @@ import {
   withSend,
 } from './rate-limits.ts';
 import { startSession } from './sessions.ts';
+import { usernameBase, usernameCandidates } from './usernames.ts';
 import {
   CODE_LIFETIME_SECONDS,
   codeMatches,
@@ -210,8 +212,10 @@ export async function register(
   // Before anything else: it depends on the password alone, so it tells nothing about the address.
   if (await deps.blocklist.isCommon(input.password)) throw new BadRequestError(COMMON_PASSWORD_MESSAGE);
   const emailKey = emailKeyOf(input.email);
-  const username = input.username;
   const nowSeconds = epochSeconds(now);
+  const username = input.username ?? (await freeUsername(deps.accounts, input, emailKey, nowSeconds));
+  const reply: HttpReplies['register'] =
+    input.username === undefined ? { codeSent: true, username } : { codeSent: true };
   const expiresAt = nowSeconds + PENDING_SIGN_UP_SECONDS;
   // Hashed whatever the address's state, so that every answer costs the same.
   const passwordHash = await hashPassword(input.password, deps.passwordParams);
@@ -232,7 +236,7 @@ export async function register(
   if (release === undefined) {
     // No mail slot: nothing is sent or changed, and the answer is the same as ever.
     await deps.mailer.pace();
-    return { codeSent: true };
+    return reply;
   }
 
   if (owner !== undefined && (!isPending(owner) || !samePerson)) {
@@ -241,7 +245,7 @@ export async function register(
     if (!(await deps.accounts.holdUsername(username, emailKey, expiresAt, nowSeconds))) {
       throw usernameTaken(username);
     }
-    return { codeSent: true };
+    return reply;
   }
 
   const userId = owner?.userId ?? (deps.newUserId ?? newUserId)();
@@ -278,7 +282,24 @@ export async function register(
   );
   if (outcome === 'username-taken') throw usernameTaken(username);
   // 'email-taken': a concurrent sign-up claimed the address first; answer as for any taken address.
-  return { codeSent: true };
+  return reply;
+}
+
+/**
+ * A username nobody holds (or that only this address's pending sign-up holds), made from the
+ * name or the address (domain/usernames.ts), for a sign-up that gave none.
+ */
+async function freeUsername(
+  accounts: AccountStore,
+  input: HttpRequests['register'],
+  emailKey: string,
+  nowSeconds: number,
+): Promise<string> {
+  const candidates = usernameCandidates(usernameBase(input.name, input.email));
+  const guards = await accounts.usernameGuards(candidates);
+  const free = candidates.find((name) => usernameFree(live(guards.get(name), nowSeconds), emailKey));
+  // Twelve taken candidates: a random one, taken at most by chance (then 409 and the client asks again).
+  return free ?? `user${randomInt(10_000_000, 100_000_000)}`;
 }
 
 /**
@@ -481,7 +502,7 @@ export async function seedVerifiedUser(
   }
   const account: AccountRecord = {
     userId: user.userId,
-    username: parsed.data.username,
+    username: parsed.data.username ?? user.username,
     name: parsed.data.name,
     email: parsed.data.email,
     passwordHash: await hashPassword(parsed.data.password, deps.passwordParams),

@@ -380,6 +380,8 @@ export interface AccountStore {
    * claimed meanwhile; `username-taken`: the username belongs to someone else.
    */
   savePendingSignUp(signUp: PendingSignUp, nowSeconds: number): Promise<SignUpOutcome>;
+  /** The guards of these usernames that exist, in one read (a sign-up without a username picks a free one). */
+  usernameGuards(usernameKeys: readonly string[]): Promise<ReadonlyMap<string, UsernameGuard>>;
   /** Holds a username for a sign-up attempt of `emailKey`; false when someone else holds it. */
   holdUsername(
     usernameKey: string,

@@ -63,3 +63,31 @@ describe('sign-up input rules', () => {
     expect(profile.family ?? '').not.toContain('\u200D');
   });
 });
+
+describe("the first seed's sign-up body", () => {
+  it('is refused for its password only, with a message that says so', async () => {
+    const email = `${h.id('seed')}@gmail.com`;
+    const answer = await post('/auth/register', {
+      name: 'user',
+      email,
+      password: '12345678',
+      age: 0,
+      country: 'algeria',
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.message).toMatch(/^Invalid request: password is one of the most common/);
+  });
+
+  it('works with a sound password: a free username comes back, the country becomes DZ, age 0 is not kept', async () => {
+    const email = `${h.id('seed')}@gmail.com`;
+    const body = { name: 'user', email, password: 'violet tram accordion', age: 0, country: 'algeria' };
+    const answer = await post('/auth/register', body);
+    expect(answer.status).toBe(202);
+    expect(answer.json).toEqual({ codeSent: true, username: expect.stringMatching(/^user\d*$/) });
+    const code = h.stack.outbox.to(email).at(-1)?.code;
+    const verified = await post('/auth/verify', { email, code });
+    expect(verified.status).toBe(200);
+    expect(verified.json.user).toMatchObject({ username: answer.json.username, country: 'DZ', name: 'user' });
+    expect(verified.json.user.age).toBeUndefined();
+  });
+});

@@ -64,16 +64,16 @@ async function account(name: string): Promise<{ userId: string; email: string }>
   return { userId, email };
 }
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+async function newPage(viewport = { width: 900, height: 700 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   contexts.push(context);
   const page = await context.newPage();
   await page.goto(web.url);
   return page;
 }
 
-async function logIn(email: string): Promise<Page> {
-  const page = await newPage();
+async function logIn(email: string, viewport?: { width: number; height: number }): Promise<Page> {
+  const page = await newPage(viewport);
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -218,6 +218,25 @@ describe('the web app', () => {
       await page.getByTestId('message').getByText('ann', { exact: true }).waitFor();
     }
     await bobPage.screenshot({ path: join(screenshots, 'group.png') });
+  });
+
+  it('fits a phone: the list, then the chat alone, and back', { timeout: 90_000 }, async () => {
+    const [ann, bob] = [await account('ann'), await account('bob')];
+    const phone = await logIn(ann.email, { width: 390, height: 844 });
+    await openChat(phone, bob.userId);
+    await send(phone, 'from a phone');
+    await expect.poll(() => texts(phone)).toEqual(['from a phone']);
+    expect(await phone.getByRole('navigation', { name: 'Conversations' }).isVisible()).toBe(false);
+    const width = await phone.evaluate(
+      () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+          .documentElement.scrollWidth,
+    );
+    expect(width).toBeLessThanOrEqual(390); // nothing wider than the screen
+    await phone.screenshot({ path: join(screenshots, 'phone-chat.png') });
+    await phone.getByRole('button', { name: 'Back to conversations' }).click();
+    await phone.getByTestId('conversation').filter({ hasText: 'from a phone' }).waitFor();
+    expect(await phone.getByRole('region', { name: 'Chat' }).isVisible()).toBe(false);
   });
 
   it('recovers a socket the server closed without a reload', { timeout: 90_000 }, async () => {

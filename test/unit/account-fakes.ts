@@ -118,6 +118,15 @@ export class FakeAccountStore implements AccountStore {
     return true;
   }
 
+  async usernameGuards(usernameKeys: readonly string[]) {
+    const guards = new Map<string, UsernameGuard>();
+    for (const name of usernameKeys) {
+      const guard = this.get<UsernameGuard>(key.username(name));
+      if (guard !== undefined) guards.set(name, guard);
+    }
+    return guards;
+  }
+
   async saveCode(code: StoredCode) {
     this.writes.push('saveCode');
     const { emailKey, ...rest } = code;

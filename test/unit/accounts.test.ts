@@ -93,6 +93,38 @@ describe('accounts', () => {
     return verify(deps, { email: input.email, code: mailer.lastCode() }, { now: new Date() });
   }
 
+  describe("the first seed's sign-up body (no username, a country name, age 0)", () => {
+    const seedBody = (email: string, password = 'violet tram accordion') =>
+      httpSchemas.register.parse({ name: 'user', email, password, age: 0, country: 'algeria' });
+
+    it('is accepted: a free username is made and returned, the country normalized, age 0 not stored', async () => {
+      const answer = await register(deps, seedBody('user@gmail.com'), { now: new Date() });
+      expect(answer).toEqual({ codeSent: true, username: 'user' });
+      const verified = await verify(
+        deps,
+        { email: 'user@gmail.com', code: mailer.lastCode() },
+        { now: new Date() },
+      );
+      expect(verified.user).toMatchObject({ username: 'user', name: 'user', country: 'DZ' });
+      expect(verified.user.age).toBeUndefined();
+      // A second one with the same name gets the next free username.
+      advance(1000);
+      expect(await register(deps, seedBody('other@gmail.com'), { now: new Date() })).toEqual({
+        codeSent: true,
+        username: 'user2',
+      });
+    });
+
+    it('with its own password (12345678) is refused, and the message says it is the password', async () => {
+      await expect(
+        register(deps, seedBody('user@gmail.com', '12345678'), { now: new Date() }),
+      ).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: expect.stringMatching(/^Invalid request: password is one of the most common/),
+      });
+    });
+  });
+
   describe('common and leaked passwords', () => {
     it.each(['12345678', 'password1', 'Password1', 'qwertyuiop', 'iloveyou'])(
       'register refuses %s with a message that says why, and writes and mails nothing',
