@@ -337,6 +337,12 @@ async function main(): Promise<void> {
     applyTarget(target);
     for (const line of await runAdminCommand({ command, options: values }, target)) console.log(line);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED' && values.outputs === undefined) {
+      console.error(
+        `${(error as Error).message}: is the local stack running (npm start)? For a deployed stack pass --outputs FILE.`,
+      );
+      process.exit(1);
+    }
     console.error(
       error instanceof UsageError ? `${error.message}\n\n${ADMIN_USAGE}` : (error as Error).message,
     );
