@@ -2,8 +2,8 @@
  * `npm run bench`: what a message costs, how fast it arrives, whether both stay flat as users
  * grow, and what each function weighs at cold start, measured on the local stack.
  *
- *   npm run bench                 the full run (U = 10, 100, 1,000 users)
- *   npm run bench -- --quick      a smaller run (U = 10, 30, 100), under two minutes
+ *   npm run bench                 the full run (U = 10, 100, 1,000 users; groups of 10, 100, 1,000)
+ *   npm run bench -- --quick      a smaller run (U = 10, 30, 100; groups of 10, 100), under two minutes
  *   npm run bench -- --save       also overwrite bench/results/latest.{json,md}
  *
  * Without --save the results go to bench/results/run.tmp.{json,md} (ignored by git), so a run
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { type LocalStack, startLocalStack } from '../infra/local/stack.ts';
 import { floorOf, meansOf, percentiles, type UsageMeans, usageOf } from './analysis.ts';
 import { type ColdStartResult, measureColdStarts } from './cold-start.ts';
+import { type GroupRow, measureConversationList, measureGroup } from './conversations.ts';
 import { instrumentCapacity, instrumentInvocations, instrumentPosts } from './instrument.ts';
 import { prices } from './prices.ts';
 import {
@@ -29,7 +30,14 @@ import {
   type SendPassResult,
 } from './report.ts';
 import { measureMessageItem, measurePresenceWeight } from './scenarios.ts';
-import { createPopulation, type Population, pool, sendMessages } from './workload.ts';
+import {
+  type ClientMessageIdKind,
+  conversationPairs,
+  createPopulation,
+  type Population,
+  pool,
+  sendMessages,
+} from './workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -57,8 +65,16 @@ const config = {
   /** Population sizes of the scaling table. */
   users: quick ? [10, 30, 100] : [10, 100, 1000],
   devicesPerUser: intOption('devices', values.devices, 2, 1, 5),
-  /** sendMessage calls per pass; each population runs one pass without and one with clientMessageId. */
+  /**
+   * sendMessage calls per pass; each population runs one pass without and one with a ULID
+   * clientMessageId, the largest also one with a clientMessageId that is not a ULID.
+   */
   sendsPerPass: quick ? 100 : 400,
+  /**
+   * Direct conversations per population the passes send in; each is started (its first
+   * message, measured apart) before the passes, so that they measure the steady state.
+   */
+  conversations: quick ? 30 : 200,
   /**
    * Sends in flight at once in those passes: one, so that each handler runs alone as one Lambda
    * instance would (its duration is what the cost bills), and latency is the unloaded latency.
@@ -73,6 +89,17 @@ const config = {
   tourUsers: quick ? 10 : 20,
   /** How many users the two users of the presence-weight measurement follow, in turn. */
   followLevels: quick ? [0, 30, 98] : [0, 100, 998],
+  /** Group sizes (members, the owner included), each member online with one device. */
+  groupSizes: quick ? [10, 100] : [10, 100, 1000],
+  groupDevicesPerMember: 1,
+  /** Group sends per size, one at a time. */
+  groupSends: quick ? 10 : 30,
+  /** Members who mark a group read up to its last message, per size. */
+  groupMarkReads: 3,
+  /** The conversation list: one user's conversations, how many unread, and getConversations calls. */
+  listConversations: 20,
+  listUnread: 5,
+  listCalls: quick ? 5 : 10,
   /** Fresh processes per bundle for the cold-load median. */
   coldRuns: quick ? 5 : 10,
   seed: intOption('seed', values.seed, 20261122, 0, 2 ** 31),
@@ -126,9 +153,29 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 200));
   };
 
+  const pairsOf = new Map<Population, [string, string][]>();
+  /** Starts the population's conversations (one send in each, from its first user); their means. */
+  const startConversations = async (population: Population): Promise<UsageMeans> => {
+    const pairs = conversationPairs(population, config.conversations, config.seed + population.users.length);
+    pairsOf.set(population, pairs);
+    stack.metrics.reset();
+    await pool(pairs, 4, async ([from, to], i) => {
+      const device = population.devices.get(from)?.[0];
+      await device?.client.request('sendMessage', {
+        to,
+        content: { text: `${population.prefix} start #${i}`.padEnd(config.textBytes, 'x') },
+      });
+    });
+    const records = stack.metrics.forRoute('sendMessage').filter((r) => r.durationMs !== undefined);
+    if (records.length !== pairs.length || records.some((r) => r.outcome !== 'ok')) {
+      throw new Error(`${population.prefix}: starting ${pairs.length} conversations failed`);
+    }
+    return meansOf(records.map(usageOf));
+  };
+
   const runPass = async (
     population: Population,
-    idempotent: boolean,
+    clientMessageId: ClientMessageIdKind,
     sends: number,
     concurrency: number,
     tag: string,
@@ -139,9 +186,10 @@ try {
       sends,
       concurrency,
       textBytes: config.textBytes,
-      idempotent,
-      seed: config.seed + population.users.length + (idempotent ? 1 : 0),
+      clientMessageId,
+      seed: config.seed + population.users.length + ['none', 'ulid', 'legacy'].indexOf(clientMessageId),
       tag,
+      pairs: pairsOf.get(population),
     });
     const seconds = (performance.now() - started) / 1000;
     const records = stack.metrics.forRoute('sendMessage').filter((r) => r.durationMs !== undefined);
@@ -158,7 +206,9 @@ try {
     return {
       users: population.users.length,
       devicesPerUser: config.devicesPerUser,
-      idempotent,
+      idempotent: clientMessageId !== 'none',
+      clientMessageId,
+      conversations: pairsOf.get(population)?.length ?? 0,
       sends,
       concurrency,
       seconds,
@@ -178,6 +228,7 @@ try {
   const scaling: ScalingRow[] = [];
   let largest: Population | undefined;
   let throughput: SendPassResult | undefined;
+  let firstSends: UsageMeans | undefined;
   for (const [index, userCount] of config.users.entries()) {
     const isLast = index === config.users.length - 1;
     log(`U = ${userCount}: creating users and connecting ${userCount * config.devicesPerUser} devices`);
@@ -188,30 +239,48 @@ try {
       userCount,
       config.devicesPerUser,
     );
+    log(`U = ${userCount}: starting ${config.conversations} conversations`);
+    const started = await startConversations(population);
     log(`U = ${userCount}: ${config.sendsPerPass} sends without clientMessageId`);
-    const plain = await runPass(population, false, config.sendsPerPass, config.concurrency, `b${userCount}p`);
-    log(`U = ${userCount}: ${config.sendsPerPass} sends with clientMessageId`);
+    const plain = await runPass(
+      population,
+      'none',
+      config.sendsPerPass,
+      config.concurrency,
+      `b${userCount}p`,
+    );
+    log(`U = ${userCount}: ${config.sendsPerPass} sends with a ULID clientMessageId`);
     const idempotent = await runPass(
       population,
-      true,
+      'ulid',
       config.sendsPerPass,
       config.concurrency,
       `b${userCount}i`,
     );
-    scaling.push({ users: userCount, plain, idempotent });
     if (isLast) {
+      log(`U = ${userCount}: ${config.sendsPerPass} sends with a clientMessageId that is not a ULID`);
+      const legacy = await runPass(
+        population,
+        'legacy',
+        config.sendsPerPass,
+        config.concurrency,
+        `b${userCount}l`,
+      );
+      scaling.push({ users: userCount, plain, idempotent, legacy });
+      firstSends = started;
       largest = population;
       log(
         `U = ${userCount}: throughput, ${config.throughputSends} sends, ${config.throughputConcurrency} in flight`,
       );
       throughput = await runPass(
         population,
-        false,
+        'none',
         config.throughputSends,
         config.throughputConcurrency,
         `b${userCount}t`,
       );
     } else {
+      scaling.push({ users: userCount, plain, idempotent });
       await population.close();
       await settle();
     }
@@ -273,7 +342,13 @@ try {
   const last = scaling.at(-1);
   if (last) {
     routeRows.push({ route: 'sendMessage', note: 'no clientMessageId', means: last.plain.perSend });
-    routeRows.push({ route: 'sendMessage', note: 'with clientMessageId', means: last.idempotent.perSend });
+    routeRows.push({ route: 'sendMessage', note: 'ULID clientMessageId', means: last.idempotent.perSend });
+    if (last.legacy) {
+      routeRows.push({ route: 'sendMessage', note: 'other clientMessageId', means: last.legacy.perSend });
+    }
+  }
+  if (firstSends) {
+    routeRows.push({ route: 'sendMessage', note: 'first of a conversation', means: firstSends });
   }
   for (const route of tourRoutes) {
     const records = stack.metrics.forRoute(route).filter((r) => r.durationMs !== undefined);
@@ -281,7 +356,7 @@ try {
     const means: UsageMeans = meansOf(records.map(usageOf));
     const note =
       route === 'markRead'
-        ? `${(marked.ids / Math.max(1, marked.calls)).toFixed(1)} ids per call`
+        ? `messageIds, ${(marked.ids / Math.max(1, marked.calls)).toFixed(1)} per call`
         : route === 'getUnread' || route === 'getHistory'
           ? 'limit 10'
           : '';
@@ -293,14 +368,69 @@ try {
   log(`presence weight: two users following ${config.followLevels.join(', ')} others`);
   const presenceWeight = await measurePresenceWeight(stack, population, config.followLevels);
 
-  log('closing connections and stopping the local stack');
+  log('closing the connections of the largest population');
   await population.close();
+  await settle();
+
+  // --- 5. Groups and the conversation list ---------------------------------------------------
+
+  const groups: GroupRow[] = [];
+  for (const size of config.groupSizes) {
+    const measured = await measureGroup(stack, userStore, {
+      size,
+      devicesPerMember: config.groupDevicesPerMember,
+      sends: config.groupSends,
+      markReads: config.groupMarkReads,
+      textBytes: config.textBytes,
+      seed: config.seed,
+      log,
+    });
+    groups.push(measured.row);
+    await measured.population.close();
+    await settle();
+  }
+  const list = await measureConversationList(stack, userStore, {
+    conversations: config.listConversations,
+    unread: config.listUnread,
+    messagesPerConversation: 2,
+    calls: config.listCalls,
+    log,
+  });
+  const conversationList = list.result;
+  await list.population.close();
+  for (const g of groups) {
+    routeRows.push({ route: 'createGroup', note: `${g.members} members`, means: g.createGroup });
+  }
+  routeRows.push({
+    route: 'getConversations',
+    note: `${conversationList.conversations} conversations, ${conversationList.unread} unread`,
+    means: conversationList.getConversations,
+  });
+  routeRows.push({
+    route: 'getConversations',
+    note: `the same, ${conversationList.conversations - conversationList.unread} ending with the caller's reply`,
+    means: conversationList.getConversationsAfterReplies,
+  });
+  routeRows.push({
+    route: 'markRead',
+    note: 'conversationId, upTo; direct',
+    means: conversationList.markReadUpTo,
+  });
+  for (const g of groups) {
+    routeRows.push({
+      route: 'markRead',
+      note: `conversationId, upTo; group of ${g.members}`,
+      means: g.markReadUpTo,
+    });
+  }
+
+  log('stopping the local stack');
   await stop();
 
-  // --- 5. Results ------------------------------------------------------------------------------
+  // --- 6. Results ------------------------------------------------------------------------------
 
   const results: BenchResults = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     generatedAt: new Date().toISOString(),
     mode: config.mode,
     command: `npm run bench${quick ? ' -- --quick' : ''}`,
@@ -316,6 +446,8 @@ try {
     routes: routeRows,
     scaling,
     throughput: throughput as SendPassResult,
+    groups,
+    conversationList,
     messageItem,
     presenceWeight,
     coldStart,

@@ -1,8 +1,9 @@
 /**
  * The bench's traffic: users created in DynamoDB Local, each with D devices connected over
- * real WebSockets to the local gateway, and sendMessage calls among them with bounded
- * concurrency, each timed from the send to the recipient's `message` event.
+ * real WebSockets to the local gateway, and sendMessage calls among them (direct, with bounded
+ * concurrency, or to a group), each timed from the send to the recipients' `message` events.
  */
+import { ulid } from 'ulid';
 import { ParleyClient } from '../client/index.ts';
 import type { LocalStack } from '../infra/local/stack.ts';
 import { signLocalToken } from '../infra/local/tokens.ts';
@@ -93,6 +94,9 @@ export async function createPopulation(
   };
 }
 
+/** What a send's `clientMessageId` is: none, a ULID from the client's clock (it becomes the message id), or any other string (a guard item keys it). */
+export type ClientMessageIdKind = 'none' | 'ulid' | 'legacy';
+
 /** One sendMessage of the bench. */
 export interface SendSample {
   readonly from: string;
@@ -110,19 +114,48 @@ export interface SendOptions {
   readonly concurrency: number;
   /** Bytes of text per message (ASCII). */
   readonly textBytes: number;
-  /** Send each message with a fresh clientMessageId (the idempotent path). */
-  readonly idempotent: boolean;
+  readonly clientMessageId: ClientMessageIdKind;
   readonly seed: number;
   /** A label that makes this pass's texts unique. */
   readonly tag: string;
+  /** The conversations to send in (each send picks one and a direction); default: random pairs. */
+  readonly pairs?: readonly (readonly [string, string])[];
   /** Per send: the reply and the recipient's event must arrive within this. @default 30 s */
   readonly timeoutMs?: number;
 }
 
+function textOf(tag: string, i: number, textBytes: number): string {
+  const prefix = `${tag} #${i} `;
+  return prefix + 'x'.repeat(Math.max(0, textBytes - prefix.length));
+}
+
 /**
- * `options.sends` sendMessage calls between random pairs of distinct users, from a random
- * device of the sender, `options.concurrency` at a time. Each resolves when the reply and
- * the event on every device of the recipient have arrived.
+ * `count` distinct pairs of distinct users (fewer when the population has fewer), chosen with
+ * `seed`: the direct conversations a pass sends in.
+ */
+export function conversationPairs(population: Population, count: number, seed: number): [string, string][] {
+  const next = random(seed);
+  const { users } = population;
+  const possible = (users.length * (users.length - 1)) / 2;
+  const wanted = Math.min(count, possible);
+  const seen = new Set<string>();
+  const pairs: [string, string][] = [];
+  while (pairs.length < wanted) {
+    const a = users[Math.floor(next() * users.length)] as string;
+    const b = users[Math.floor(next() * users.length)] as string;
+    const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+    if (a === b || seen.has(key)) continue;
+    seen.add(key);
+    pairs.push([a, b]);
+  }
+  return pairs;
+}
+
+/**
+ * `options.sends` sendMessage calls, each in a random one of `options.pairs` (or between a
+ * random pair of distinct users) in a random direction, from a random device of the sender,
+ * `options.concurrency` at a time. Each resolves when the reply and the event on every device
+ * of the recipient have arrived.
  */
 export async function sendMessages(population: Population, options: SendOptions): Promise<SendSample[]> {
   const next = random(options.seed);
@@ -131,17 +164,33 @@ export async function sendMessages(population: Population, options: SendOptions)
   if (users.length < 2) throw new Error('sendMessages needs at least two users');
 
   const plan = Array.from({ length: options.sends }, (_, i) => {
-    const from = pick(users);
-    let to = pick(users);
-    while (to === from) to = pick(users);
-    const prefix = `${options.tag} #${i} `;
-    const text = prefix + 'x'.repeat(Math.max(0, options.textBytes - prefix.length));
-    return { from, to, text, device: pick(devices.get(from) ?? []) };
+    let from: string;
+    let to: string;
+    if (options.pairs !== undefined && options.pairs.length > 0) {
+      const pair = pick(options.pairs);
+      [from, to] = next() < 0.5 ? [pair[0], pair[1]] : [pair[1], pair[0]];
+    } else {
+      from = pick(users);
+      to = pick(users);
+      while (to === from) to = pick(users);
+    }
+    return {
+      from,
+      to,
+      text: textOf(options.tag, i, options.textBytes),
+      device: pick(devices.get(from) ?? []),
+    };
   });
 
   const timeoutMs = options.timeoutMs ?? 30_000;
   return pool(plan, options.concurrency, async ({ from, to, text, device }, i) => {
     const recipients = devices.get(to) ?? [];
+    const clientMessageId =
+      options.clientMessageId === 'ulid'
+        ? ulid()
+        : options.clientMessageId === 'legacy'
+          ? `${options.tag}-${i}`
+          : undefined;
     const started = performance.now();
     let firstEvent = Number.NaN;
     const events = recipients.map((d) =>
@@ -153,11 +202,7 @@ export async function sendMessages(population: Population, options: SendOptions)
     );
     const reply = await device.client.request(
       'sendMessage',
-      {
-        to,
-        content: { text },
-        ...(options.idempotent ? { clientMessageId: `${options.tag}-${i}` } : {}),
-      },
+      { to, content: { text }, ...(clientMessageId === undefined ? {} : { clientMessageId }) },
       { timeoutMs },
     );
     const replied = performance.now();
@@ -170,4 +215,69 @@ export async function sendMessages(population: Population, options: SendOptions)
       messageBytes: Buffer.byteLength(JSON.stringify(reply.message)),
     };
   });
+}
+
+/** A group of the bench: its id, and its members in the order they were given. */
+export interface BenchGroup {
+  readonly conversationId: string;
+  readonly members: readonly string[];
+}
+
+/** One group send: the sender's reply, and when each other member's device got the message. */
+export interface GroupSendSample {
+  readonly replyMs: number;
+  /** ms from the send to the `message` event, per device of the other members (NaN: none within the timeout). */
+  readonly deliveriesMs: readonly number[];
+  readonly messageBytes: number;
+  readonly from: string;
+  readonly messageId: string;
+}
+
+/**
+ * `sends` group sends, one at a time, each from a random member's first device; each resolves
+ * when the reply and the event on every other member's devices (and the sender's other
+ * devices) have arrived, or the timeout has passed for those that did not (a post the server
+ * gave up on: counted, not fatal).
+ */
+export async function sendToGroup(
+  population: Population,
+  group: BenchGroup,
+  options: { sends: number; textBytes: number; seed: number; tag: string; timeoutMs?: number },
+): Promise<GroupSendSample[]> {
+  const next = random(options.seed);
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const samples: GroupSendSample[] = [];
+  for (let i = 0; i < options.sends; i += 1) {
+    const from = group.members[Math.floor(next() * group.members.length)] as string;
+    const [device, ...ownOthers] = population.devices.get(from) ?? [];
+    if (device === undefined) throw new Error(`${from} has no device`);
+    const text = textOf(options.tag, i, options.textBytes);
+    const receivers = [
+      ...ownOthers,
+      ...group.members.filter((m) => m !== from).flatMap((m) => population.devices.get(m) ?? []),
+    ];
+    const started = performance.now();
+    const deliveries = receivers.map((d) =>
+      d.client
+        .waitFor('message', (e) => e.message.content?.text === text, timeoutMs)
+        .then(
+          () => performance.now() - started,
+          () => Number.NaN,
+        ),
+    );
+    const reply = await device.client.request(
+      'sendMessage',
+      { conversationId: group.conversationId, content: { text } },
+      { timeoutMs },
+    );
+    const replyMs = performance.now() - started;
+    samples.push({
+      replyMs,
+      deliveriesMs: await Promise.all(deliveries),
+      messageBytes: Buffer.byteLength(JSON.stringify(reply.message)),
+      from,
+      messageId: reply.message.messageId,
+    });
+  }
+  return samples;
 }
