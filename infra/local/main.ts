@@ -6,6 +6,7 @@
  *   npm start -- --persist .local  keep DynamoDB's data in .local/
  *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001 --web-port 5174
  *   npm start -- --no-web          without the web app
+ *   npm start -- --faults          DynamoDB and the Management API behind fault proxies (POST /_local/faults)
  */
 import { parseArgs } from 'node:util';
 import type { WebApp } from '../../web/server.ts';
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     'web-port': { type: 'string' },
     'no-web': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    faults: { type: 'boolean', default: false },
   },
 });
 
@@ -69,6 +71,7 @@ try {
     dynamoPort: port(values['dynamo-port'], DEFAULT_DYNAMO_PORT, '--dynamo-port'),
     persistDir: values.persist,
     quiet: values.quiet,
+    faults: values.faults,
   });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
@@ -103,6 +106,11 @@ const lines = [
   `  Management API     ${stack.managementEndpoint}/@connections/{connectionId}`,
   `  HTTP API           ${stack.httpUrl}`,
   `  DynamoDB Local     ${stack.dynamoEndpoint}  (${values.persist ? `persisted in ${values.persist}` : 'in memory'})`,
+  ...(stack.faults
+    ? [
+        `  Fault injection    POST ${stack.httpUrl}/_local/faults {"target":"dynamodb"|"management","kind":"throttle"|"error-before"|"error-after"|"delay"|"drop-before"|"drop-after"|"hang","operations"?:[…],"probability"?:0.1,"delayMs"?,"maxDelayMs"?,"pathIncludes"?}; DELETE clears`,
+      ]
+    : []),
   '',
   `  Demo users (password "${DEMO_PASSWORD}"; tokens valid 1 hour; \`npm run token -- <userId>\` makes more):`,
   ...DEMO_USERS.map((user, i) => `    ${user.userId.padEnd(6)} ${user.email.padEnd(18)} ${tokens[i]}`),

@@ -23,6 +23,13 @@ import {
   localTableName,
 } from './config.ts';
 import { createTables, type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb.ts';
+import {
+  dynamoOperation,
+  FaultProxy,
+  type LocalFaults,
+  managementOperation,
+  parseFaultRule,
+} from './fault-proxy.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { addHttpApiRoutes } from './http-api.ts';
 import { HttpRouter, type LocalHttpServer, startHttpServer } from './http-server.ts';
@@ -63,6 +70,12 @@ export interface LocalStackOptions {
   readonly quiet?: boolean;
   /** Extra environment variables for the handlers, set before they are imported. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Put a fault-injecting proxy (infra/local/fault-proxy.ts) in front of DynamoDB and of the
+   * Management API: the handlers talk to the proxies, tests and `/_local/faults` set the rules.
+   * @default false
+   */
+  readonly faults?: boolean;
 }
 
 export interface LocalStack {
@@ -88,6 +101,8 @@ export interface LocalStack {
   readonly dynamo: DynamoDbLocal | undefined;
   /** Milliseconds from the call to ready. */
   readonly startupMs: number;
+  /** The fault proxies, with `faults: true`. */
+  readonly faults: LocalFaults | undefined;
   /** Milestones of the start, in milliseconds since the call (listeningMs, dynamoReadyMs, tablesReadyMs, handlersLoadedMs). */
   readonly timings: Readonly<Record<string, number>>;
   /** Closes every connection (running `$disconnect`), the servers and DynamoDB Local. Idempotent. */
@@ -160,10 +175,39 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     throw (http.status === 'rejected' ? http : (gateway as PromiseRejectedResult)).reason;
   }
 
+  // The handlers reach DynamoDB and the Management API through fault proxies when asked to.
+  const faults: LocalFaults | undefined = options.faults
+    ? {
+        dynamodb: await FaultProxy.start('dynamodb', dynamoEndpoint, dynamoOperation),
+        management: await FaultProxy.start(
+          'management',
+          gateway.value.managementEndpoint,
+          managementOperation,
+        ),
+      }
+    : undefined;
+  if (faults !== undefined) {
+    router.route('POST', '/_local/faults', (request) => {
+      try {
+        const { target, rule } = parseFaultRule(request.json());
+        faults[target].inject(rule);
+        return { status: 204 };
+      } catch (error) {
+        return { status: 400, body: { message: (error as Error).message } };
+      }
+    });
+    router.route('DELETE', '/_local/faults', () => {
+      faults.dynamodb.clear();
+      faults.management.clear();
+      return { status: 204 };
+    });
+  }
+  const handlersManagementEndpoint = faults?.management.url ?? gateway.value.managementEndpoint;
+
   const tables = Object.fromEntries(tableList.map((t) => [t.id, tableName(t.id)])) as Record<TableId, string>;
   const env: Record<string, string> = {
     ...Object.fromEntries(tableList.map((t) => [t.envVar, tableName(t.id)])),
-    MANAGEMENT_API_ENDPOINT: gateway.value.managementEndpoint,
+    MANAGEMENT_API_ENDPOINT: handlersManagementEndpoint,
     JWT_SECRET_ARN: LOCAL_JWT_SECRET_ARN,
     JWT_ISSUER: LOCAL_JWT_ISSUER,
     JWT_AUDIENCE: LOCAL_JWT_AUDIENCE,
@@ -173,7 +217,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: faults?.dynamodb.url ?? dynamoEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: http.value.url,
     AWS_ENDPOINT_URL_SES: http.value.url,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -189,6 +233,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await gateway.value.close(); // $disconnect handlers still need DynamoDB
+      await Promise.all([faults?.dynamodb.close(), faults?.management.close()]);
       await http.value.close();
       await dynamo?.stop();
       setUnattributedSink(undefined);
@@ -213,7 +258,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
       // The handlers' own SDK clients, counted per invocation.
       const clients = await import('../../lambdas/shared/clients.ts');
       instrumentDynamoClient(clients.dynamoClient);
-      instrumentManagementClient(clients.managementApiClient(gateway.value.managementEndpoint));
+      instrumentManagementClient(clients.managementApiClient(handlersManagementEndpoint));
       setUnattributedSink(metrics);
       addHttpApiRoutes(router, httpRoutes, { metrics, domainName: () => `127.0.0.1:${http.value.port}` });
       // Their init phase now, so that the first connection is fast.
@@ -247,6 +292,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     outbox,
     metrics,
     dynamo,
+    faults,
     startupMs: since(),
     timings,
     stop,

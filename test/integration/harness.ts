@@ -84,7 +84,7 @@ function mentions(value: unknown, needles: readonly string[]): boolean {
 let serial = 0;
 
 /** The gateway limits a test file may shorten (e.g. to see the idle timeout in seconds). */
-export type HarnessOptions = Pick<LocalStackOptions, 'idleTimeoutMs' | 'maxConnectionMs'>;
+export type HarnessOptions = Pick<LocalStackOptions, 'idleTimeoutMs' | 'maxConnectionMs' | 'faults'>;
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const stack = await startLocalStack({
