@@ -7,7 +7,19 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * variables (`AWS_ENDPOINT_URL_DYNAMODB`, …), which is how the local stack points the very
  * same code at DynamoDB Local.
  */
-export const dynamoClient = new DynamoDBClient({});
+/**
+ * How long one DynamoDB attempt may take to connect and to be answered: a request that hangs
+ * (a dropped connection nobody noticed) is cut and retried by the SDK instead of waiting for the
+ * function's timeout. DynamoDB answers in milliseconds; 4 s leaves room for a large transaction
+ * on a busy DynamoDB Local.
+ */
+export const DYNAMODB_TIMEOUTS = {
+  connectionTimeout: 1_000,
+  requestTimeout: 4_000,
+  throwOnRequestTimeout: true,
+} as const;
+
+export const dynamoClient = new DynamoDBClient({ requestHandler: DYNAMODB_TIMEOUTS });
 
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },

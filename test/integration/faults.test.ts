@@ -175,6 +175,10 @@ describe('delivery under faults', () => {
     );
   }, 240_000);
 
+  it('5 % of requests never answered (the SDK cuts each attempt after 4 s and retries)', async () => {
+    holds(await scenario('hung', [{ target: 'dynamodb', rule: { kind: 'hang', probability: 0.05 } }], 10));
+  }, 240_000);
+
   it('an outage of DynamoDB for 4 s while sending', async () => {
     holds(
       await scenario('outage', [], 10, async () => {
