@@ -18,10 +18,33 @@ import {
   BadRequestError,
   logFailure,
   PayloadTooLargeError,
+  RateLimitedError,
   toHttpError,
   UnauthorizedError,
 } from './errors.ts';
 import { logger } from './logger.ts';
+import {
+  DEFAULT_CLIENT_RATE_LIMIT,
+  DEFAULT_USER_RATE_LIMIT,
+  type RateLimit,
+  rateLimitFromEnv,
+  TokenBuckets,
+} from './rate-limiter.ts';
+
+/** Per source IP and endpoint, for well-formed requests (`CLIENT_RATE_LIMIT`, `{burst}/{perSecond}`). */
+const clientRateLimit = rateLimitFromEnv('CLIENT_RATE_LIMIT', DEFAULT_CLIENT_RATE_LIMIT);
+/** Per user and endpoint, for bearer endpoints (`USER_RATE_LIMIT`, as on the WebSocket routes). */
+const userRateLimit = rateLimitFromEnv('USER_RATE_LIMIT', DEFAULT_USER_RATE_LIMIT);
+
+function limitOf(buckets: TokenBuckets, limit: RateLimit, key: string, nowMs: number, per: string): void {
+  const waitMs = buckets.take(key, nowMs);
+  if (waitMs > 0) {
+    throw new RateLimitedError(
+      `Too many requests: at most ${limit.perSecond} a second (bursts of ${limit.burst}) per ${per}. Try again in ${Math.ceil(waitMs / 1000)} seconds.`,
+      Math.ceil(waitMs / 1000),
+    );
+  }
+}
 
 export type HttpEvent = APIGatewayProxyEventV2;
 
@@ -139,11 +162,14 @@ export function httpRoute<E extends HttpEndpoint>(
   options: HttpRouteOptions = {},
 ): HttpHandler {
   const validate = validatorOf(endpoint);
+  const buckets = new TokenBuckets(clientRateLimit);
   return (event) =>
     withRequestKeys(event, endpoint, async () => {
       try {
         const input = validate(event);
-        return jsonResult(httpSuccessStatus[endpoint], await run(input, contextOf(event)));
+        const context = contextOf(event);
+        limitOf(buckets, clientRateLimit, context.sourceIp ?? 'unknown', context.now.getTime(), 'client');
+        return jsonResult(httpSuccessStatus[endpoint], await run(input, context));
       } catch (error) {
         return httpErrorResult(endpoint, error, options);
       }
@@ -162,11 +188,13 @@ export function bearerRoute<E extends HttpEndpoint>(
   options: HttpRouteOptions = {},
 ): HttpHandler {
   const validate = validatorOf(endpoint);
+  const buckets = new TokenBuckets(userRateLimit);
   return (event) =>
     withRequestKeys(event, endpoint, async () => {
       try {
         const context = contextOf(event);
         const token = await tokens.verify(bearerTokenOf(event), context.now);
+        limitOf(buckets, userRateLimit, token.userId, context.now.getTime(), 'user');
         const input = validate(event);
         const reply = await logger.withKeys({ userId: token.userId }, () =>
           run(input, { ...context, token }),

@@ -15,8 +15,30 @@ import {
   type ServerReplies,
 } from '../../protocol/index.ts';
 import { describeIssues } from '../../protocol/schema-support.ts';
-import { BadRequestError, type ErrorBody, logFailure, toErrorBody, UnauthorizedError } from './errors.ts';
+import {
+  BadRequestError,
+  type ErrorBody,
+  logFailure,
+  RateLimitedError,
+  toErrorBody,
+  UnauthorizedError,
+} from './errors.ts';
 import { logger } from './logger.ts';
+import { DEFAULT_USER_RATE_LIMIT, rateLimitFromEnv, TokenBuckets } from './rate-limiter.ts';
+
+/** Per user and route (`USER_RATE_LIMIT`, `{burst}/{perSecond}`; lambdas/shared/rate-limiter.ts). */
+const userRateLimit = rateLimitFromEnv('USER_RATE_LIMIT', DEFAULT_USER_RATE_LIMIT);
+
+/** @throws RateLimitedError (with `retryAfterMs`) when the user is over the route's limit */
+export function checkRateLimit(buckets: TokenBuckets, userId: string, nowMs: number): void {
+  const waitMs = buckets.take(userId, nowMs);
+  if (waitMs > 0) {
+    throw new RateLimitedError(
+      `Too many requests: at most ${userRateLimit.perSecond} a second (bursts of ${userRateLimit.burst}) per user. Try again in ${waitMs} ms.`,
+      waitMs / 1000,
+    );
+  }
+}
 
 /** The parts of an API Gateway WebSocket event that Parley reads. */
 export interface WebSocketEvent {
@@ -139,12 +161,16 @@ export function route<A extends ClientAction>(
   run: (input: ClientToServer[A], caller: RouteCaller) => Promise<ServerReplies[A]>,
 ): ActionHandler {
   const schema = clientSchemas[action];
+  // This route's buckets: in AWS each route is its own function; locally they share a process.
+  const buckets = new TokenBuckets(userRateLimit);
   return (event) =>
     withInvocationKeys(event, async () => {
       const clientRequestId = clientRequestIdOf(event.body);
       try {
         const frame = parseFrame(event.body);
         const caller = callerOfEvent(event);
+        // Before validation: a flood of invalid frames costs no DynamoDB request, but it is still a flood.
+        checkRateLimit(buckets, caller.userId, caller.now.getTime());
         const input = schema.safeParse(frame.data ?? {});
         if (!input.success) throw new BadRequestError(`Invalid ${action}: ${describeIssues(input.error)}`);
         // One schema per action: its output is `ClientToServer[A]`, which TypeScript cannot see through the index.

@@ -46,3 +46,63 @@ describe('the connection cap', () => {
     );
   });
 });
+
+describe('per-user rate limits', () => {
+  it('a flood of 1,000 frames from one socket: a burst is served, the rest get RATE_LIMITED with retryAfterMs, and other users are untouched', {
+    timeout: 120_000,
+  }, async () => {
+    const [flooder, bystander] = await h.users('flooder', 'calm');
+    const ws = await new Promise<import('ws').WebSocket>(async (resolve, reject) => {
+      const { WebSocket } = await import('ws');
+      const { signLocalToken } = await import('../../infra/local/tokens.ts');
+      const socket = new WebSocket(`${h.stack.wsUrl}/?token=${await signLocalToken(flooder)}`);
+      socket.once('open', () => resolve(socket));
+      socket.once('error', reject);
+    });
+    const replies: { ok: boolean; error?: { code: string; retryAfterMs?: number } }[] = [];
+    const done = new Promise<void>((resolve) => {
+      ws.on('message', (data) => {
+        replies.push(JSON.parse(String(data)));
+        if (replies.length === 1000) resolve();
+      });
+    });
+    h.stack.metrics.reset();
+    for (let i = 0; i < 1000; i += 1)
+      ws.send(JSON.stringify({ action: 'ping', requestId: `p${i}`, data: {} }));
+    await done;
+    const served = replies.filter((r) => r.ok).length;
+    const limited = replies.filter((r) => r.error?.code === 'RATE_LIMITED');
+    // 100 at once, plus what 50 a second refills while the flood lasts.
+    expect(served).toBeGreaterThanOrEqual(100);
+    expect(served).toBeLessThan(400);
+    expect(limited.length).toBe(1000 - served);
+    for (const r of limited) expect(r.error?.retryAfterMs).toBeGreaterThan(0);
+    ws.close();
+    // Someone else, meanwhile, is served at once.
+    const calm = await h.connect(bystander);
+    await calm.request('ping', {});
+  });
+
+  it('a refused sendMessage stores nothing and costs no DynamoDB request', { timeout: 120_000 }, async () => {
+    const [sender, recipient] = await h.users('spammer', 'target');
+    const client = await h.connect(sender);
+    h.stack.metrics.reset();
+    const results = await Promise.allSettled(
+      Array.from({ length: 150 }, (_, i) =>
+        client.request('sendMessage', { to: recipient, content: { text: `spam ${i}` } }),
+      ),
+    );
+    const stored = results.filter((r) => r.status === 'fulfilled').length;
+    const refused = results.filter(
+      (r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'RATE_LIMITED',
+    ).length;
+    expect(stored + refused).toBe(150);
+    expect(refused).toBeGreaterThan(0);
+    const messages = (await h.itemsOf('messages', [sender])).filter((item) => item.from === sender);
+    expect(messages).toHaveLength(stored);
+    // The refused ones stopped in the wrapper: their invocations made no DynamoDB request.
+    const invocations = h.stack.metrics.forRoute('sendMessage');
+    expect(invocations).toHaveLength(150);
+    expect(invocations.filter((r) => r.dynamoRequests === 0)).toHaveLength(refused);
+  });
+});
