@@ -207,6 +207,33 @@ describe('ParleySession', () => {
     tally.reconnected(sender.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo);
   });
 
+  it('ends a socket whose ping goes unanswered (half-open) and reconnects', async () => {
+    const [ann] = await h.users('ann');
+    let deaf = false;
+    /** A socket that stops hearing the server, as one whose network path died silently. */
+    class DeafWebSocket extends WebSocket {
+      override emit(event: string | symbol, ...args: unknown[]): boolean {
+        if (event === 'message' && deaf) return true;
+        return super.emit(event, ...args);
+      }
+    }
+    const recorded = start(ann, {
+      WebSocket: DeafWebSocket as never,
+      heartbeatMs: 300,
+      requestTimeoutMs: 1500,
+    });
+    await recorded.session.whenOpen();
+    const [first] = h.connectionsOf(ann);
+    deaf = true;
+    await until(() => recorded.session.state === 'reconnecting', 'the unanswered ping to end the socket');
+    deaf = false;
+    await until(() => recorded.resumed.some((r) => r.kind === 'reconnect'), 'the reconnect');
+    expect(recorded.states).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+    await until(() => !h.connectionsOf(ann).includes(first as string), 'the dead socket to close');
+    expect(h.connectionsOf(ann)).toHaveLength(1);
+    tally.reconnected(recorded.resumed.find((r) => r.kind === 'reconnect') as ResumeInfo);
+  });
+
   it('asks the token provider again after a 401 at connect, and before the token expires', async () => {
     const [ann] = await h.users('ann');
     const asked: TokenRequest['reason'][] = [];
