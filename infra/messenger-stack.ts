@@ -9,6 +9,7 @@ import {
 import type { Construct } from 'constructs';
 import { type HttpRouteDefinition, httpRoutes, webSocketRoutes } from '../lambdas/routes.ts';
 import { HttpAuthApi } from './constructs/http-api.ts';
+import { MediaBucket } from './constructs/media-bucket.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import type { SesSettings } from './constructs/route-function.ts';
 import { Storage } from './constructs/storage.ts';
@@ -68,6 +69,8 @@ export interface MessengerStackProps extends StackProps {
  */
 export class MessengerStack extends Stack {
   readonly storage: Storage;
+  /** Photos and files: private, presigned uploads and downloads (infra/constructs/media-bucket.ts). */
+  readonly media: MediaBucket;
   readonly jwtSecret: Secret;
   readonly webSocket: MessengerWebSocketApi;
   readonly httpApi: HttpAuthApi;
@@ -132,10 +135,20 @@ export class MessengerStack extends Stack {
       };
     }
 
+    // Browsers upload and download with presigned URLs from the same origins that call the HTTP API.
+    this.media = new MediaBucket(this, 'Media', {
+      corsOrigins: props.corsOrigins ?? contextList(this, 'corsOrigins'),
+    });
+    new CfnOutput(this, 'MediaBucketName', {
+      description: 'The media bucket (uploads and downloads go through presigned URLs only)',
+      value: this.media.bucket.bucketName,
+    });
+
     this.webSocket = new MessengerWebSocketApi(this, 'WebSocket', {
       tables: this.storage.tables,
       jwt,
       ses,
+      mediaBucket: this.media.bucket,
       stageName: props.stageName ?? settings.stageName,
       createCloudWatchRole:
         props.apiGatewayCloudWatchRole ?? contextFlag(this, 'apiGatewayCloudWatchRole', true),

@@ -4,7 +4,7 @@
  * local gateway dispatches from the same list. Adding an action is its schema in protocol/index.ts,
  * one entry in `actionRoutes` and one handler file in lambdas/handlers/ (README, "Adding a route").
  */
-import { type ClientAction, ONE_WAY_ACTIONS } from '../protocol/index.ts';
+import { type ClientAction, MEDIA_PURPOSES, type MediaPurpose, ONE_WAY_ACTIONS } from '../protocol/index.ts';
 import type { TableId } from './tables.ts';
 
 export interface Permissions {
@@ -18,6 +18,11 @@ export interface Permissions {
   readonly jwtSecret?: boolean;
   /** Sends e-mail through SES (`ses:SendEmail` on the sender identity only). */
   readonly ses?: boolean;
+  /**
+   * The media bucket's prefixes (`{purpose}/`) the function may touch; the object actions are
+   * those its code calls (presigning a PUT needs s3:PutObject, HeadObject s3:GetObject, …).
+   */
+  readonly media?: readonly MediaPurpose[];
 }
 
 export interface FunctionDefinition {
@@ -26,6 +31,16 @@ export interface FunctionDefinition {
   readonly permissions: Permissions;
   /** @default 256 */
   readonly memoryMb?: number;
+  /** The function's timeout, in AWS and in the local gateway. @default FUNCTION_TIMEOUT_SECONDS */
+  readonly timeoutSeconds?: number;
+}
+
+/** Every function's timeout unless its definition says otherwise: far inside API Gateway's 29 s. */
+export const FUNCTION_TIMEOUT_SECONDS = 10;
+
+/** A function's timeout in milliseconds. */
+export function timeoutMsOf(definition: FunctionDefinition): number {
+  return (definition.timeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS) * 1000;
 }
 
 export interface WebSocketRouteDefinition extends FunctionDefinition {
@@ -72,8 +87,13 @@ export const actionRoutes = {
   sendMessage: {
     handler: 'send-message',
     // Blocks come with the two presence items it reads anyway; it never reads relations. The
-    // conversation's head (the list's last message) and, for a group, its members.
-    permissions: { write: ['messages', 'conversations', 'presence'], manageConnections: true },
+    // conversation's head (the list's last message) and, for a group, its members. A media
+    // message: the media item (users table) and the object's size and first bytes.
+    permissions: {
+      write: ['messages', 'conversations', 'presence', 'users'],
+      manageConnections: true,
+      media: ['message'],
+    },
   },
   // The caller's memberships and their heads, then the messages past each watermark.
   getUnread: { handler: 'get-unread', permissions: { read: ['messages', 'conversations'] } },
@@ -129,6 +149,13 @@ export const actionRoutes = {
   report: {
     handler: 'report',
     permissions: { read: ['messages', 'presence'], write: ['conversations'] },
+  },
+  // The media item (users table), a presigned PUT to the bucket.
+  createUpload: { handler: 'create-upload', permissions: { write: ['users'], media: MEDIA_PURPOSES } },
+  // The media item, what decides who may see it, a presigned GET.
+  getMedia: {
+    handler: 'get-media',
+    permissions: { read: ['users', 'conversations'], media: MEDIA_PURPOSES },
   },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 

@@ -24,6 +24,8 @@ import {
   MAX_LAST_SEEN_IDS,
   MAX_PAGE_SIZE,
   MAX_REPORT_REASON_CHARACTERS,
+  MEDIA_ID_PATTERN,
+  MEDIA_PURPOSES,
   MESSAGE_ID_PATTERN,
   STORY_ID_PATTERN,
   USER_ID_PATTERN,
@@ -101,11 +103,23 @@ const pageLimit = (max: number) => z.number().check(z.int(), z.minimum(1), z.max
  * BAD_REQUEST); this schema checks shape only.
  */
 const messageContent = () =>
-  z.strictObject({ text: z.optional(z.string()), image: z.optional(z.string()) }).check(
-    z.refine((c) => (c.text !== undefined && c.text.length > 0) || c.image !== undefined, {
-      error: 'needs a non-empty text or an image',
-    }),
-  );
+  z
+    .strictObject({
+      text: z.optional(z.string()),
+      image: z.optional(z.string()),
+      media: z.optional(z.strictObject({ mediaId: mediaId() })),
+    })
+    .check(
+      z.refine(
+        (c) => (c.text !== undefined && c.text.length > 0) || c.image !== undefined || c.media !== undefined,
+        { error: 'needs a non-empty text, an image or a media' },
+      ),
+      z.refine((c) => c.image === undefined || c.media === undefined, {
+        error: 'needs an inline image or a media, not both',
+      }),
+    );
+
+const mediaId = () => z.string().check(z.regex(MEDIA_ID_PATTERN, 'must be a media id (from createUpload)'));
 
 /** Counted in characters (code points), like message text. */
 const caption = () =>
@@ -240,6 +254,15 @@ export const clientSchemas = lazyRecord({
     }),
   editMessage: () => z.strictObject({ messageId: messageId(), content: messageContent() }),
   deleteMessage: () => z.strictObject({ messageId: messageId() }),
+  // Sizes, types and names are checked by the domain (lambdas/domain/media.ts).
+  createUpload: () =>
+    z.strictObject({
+      purpose: z.enum(MEDIA_PURPOSES),
+      contentType: z.string().check(z.minLength(1), z.maxLength(255)),
+      size: z.number().check(z.int(), z.minimum(1, 'must be at least 1 byte')),
+      filename: z.optional(z.string()),
+    }),
+  getMedia: () => z.strictObject({ mediaId: mediaId() }),
   react: () =>
     z.strictObject({
       messageId: messageId(),
@@ -286,6 +309,18 @@ export type ClientFrame = z.infer<ReturnType<typeof clientFrameSchema>>;
 export interface MessageContentValue {
   text?: string;
   image?: string;
+  /** Sent as `{mediaId}`; stored and delivered with what the server checked. */
+  media?: MediaInfo | { mediaId: string };
+}
+
+/** An uploaded file as a message carries it: checked type and size, an image's dimensions. */
+export interface MediaInfo {
+  mediaId: string;
+  contentType: string;
+  size: number;
+  filename?: string;
+  width?: number;
+  height?: number;
 }
 
 /**
@@ -446,6 +481,12 @@ export interface ServerReplies {
   deleteMessage: Record<string, never>;
   react: Record<string, never>;
   report: { reportId: string };
+  createUpload: {
+    mediaId: string;
+    upload: { url: string; method: 'PUT'; headers: Record<string, string> };
+    expiresAt: string;
+  };
+  getMedia: { url: string; expiresAt: string };
 }
 
 /** Pushed events (server → client, through the Management API). */

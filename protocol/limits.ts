@@ -33,6 +33,22 @@ export const MAX_TEXT_CHARACTERS = 4000;
 export const MAX_IMAGE_BYTES = 64 * 1024;
 export const MAX_PAGE_SIZE = 100;
 
+/** A media id (`createUpload`): a ULID. */
+export const MEDIA_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** What `createUpload` may upload for: a message's attachment, a story, a profile photo. */
+export const MEDIA_PURPOSES = ['message', 'story', 'profile'] as const;
+export type MediaPurpose = (typeof MEDIA_PURPOSES)[number];
+/** The image types of media and inline images, checked against the bytes' signature. */
+export const IMAGE_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
+/** Uploaded images (any purpose): 10 MiB. */
+export const MAX_MEDIA_IMAGE_BYTES = 10 * 1024 * 1024;
+/** Uploaded files other than images (purpose `message` only): 25 MiB. */
+export const MAX_MEDIA_FILE_BYTES = 25 * 1024 * 1024;
+/** A file's name as the recipient's download names it. */
+export const MAX_FILENAME_CHARACTERS = 255;
+/** A media type as `type/subtype` (RFC 6838 names), lowercase, without parameters. */
+export const CONTENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
 export const MAX_LAST_SEEN_IDS = 100;
 
 /** A group has at most this many members, its owner included. */

@@ -5,9 +5,10 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { type FunctionDefinition, tablesOf } from '../../lambdas/routes.ts';
+import { type FunctionDefinition, tablesOf, timeoutMsOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
 import { bundlingOptions } from './bundling.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
@@ -77,6 +78,12 @@ export interface RouteFunctionProps {
    * @default - no SES access
    */
   readonly ses?: SesSettings;
+  /**
+   * The media bucket. Required when the definition has `media`: the function gets the object
+   * actions its code calls on those prefixes only, and `MEDIA_BUCKET`.
+   * @default - no media access
+   */
+  readonly mediaBucket?: IBucket;
   /**
    * Directory holding `<handler>.ts`.
    * @default `lambdas/handlers` in the repository root
@@ -198,6 +205,12 @@ export class RouteFunction extends Construct {
       environment.JWT_AUDIENCE = jwt.audience;
       if (jwt.generation !== undefined) environment.JWT_SECRET_GENERATION = jwt.generation;
     }
+    const mediaPrefixes = permissions.media ?? [];
+    const mediaBucket = mediaPrefixes.length > 0 ? props.mediaBucket : undefined;
+    if (mediaPrefixes.length > 0 && mediaBucket === undefined) {
+      throw new Error(`${this.node.path}: ${definition.handler} uses media but no media bucket was given`);
+    }
+    if (mediaBucket !== undefined) environment.MEDIA_BUCKET = mediaBucket.bucketName;
     if (ses !== undefined) {
       environment.SENDER_EMAIL = ses.senderEmail;
       if (ses.configurationSetName !== undefined) {
@@ -212,6 +225,7 @@ export class RouteFunction extends Construct {
         (action === 'execute-api:ManageConnections' && managementApi === undefined) ||
         (action === 'secretsmanager:GetSecretValue' && jwt === undefined) ||
         (action.startsWith('ses:') && ses === undefined) ||
+        (action.startsWith('s3:') && mediaBucket === undefined) ||
         (action.startsWith('dynamodb:') &&
           (permissions.write ?? []).length === 0 &&
           !((permissions.read ?? []).length > 0 && DYNAMODB_READ_ACTIONS.includes(action))),
@@ -235,7 +249,7 @@ export class RouteFunction extends Construct {
         props.reservedConcurrency === undefined || props.reservedConcurrency === 0
           ? undefined
           : props.reservedConcurrency,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.millis(timeoutMsOf(definition)),
       role: this.role,
       logGroup: this.logGroup,
       environment,
@@ -306,6 +320,24 @@ export class RouteFunction extends Construct {
           ],
           conditions: { StringEquals: { 'ses:FromAddress': ses.senderEmail } },
         }),
+      );
+    }
+
+    const s3Actions = actions.filter((action) => action.startsWith('s3:'));
+    const mediaObjectArns =
+      mediaBucket === undefined || s3Actions.length === 0
+        ? []
+        : mediaPrefixes.map((prefix) => mediaBucket.arnForObjects(`${prefix}/*`));
+    if (mediaObjectArns.length > 0) {
+      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: s3Actions, resources: mediaObjectArns }));
+    }
+    for (const arn of mediaObjectArns) {
+      acknowledgeWildcardResource(
+        this.role,
+        arn,
+        `Media ids exist only at run time, so <bucket>/<prefix>/* is the narrowest resource for the objects of ` +
+          `${definition.handler}; the grant holds the object actions its code calls (${s3Actions.join(', ')}) on ` +
+          'the prefixes lambdas/routes.ts names for it.',
       );
     }
 

@@ -188,8 +188,8 @@ function isTypeOnly(node: ts.Node): boolean {
   );
 }
 
-/** The IAM action each SDK command needs (DynamoDB document-client and low-level names alike). */
-export const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
+/** The IAM actions each SDK command needs (DynamoDB document-client and low-level names alike). */
+export const COMMAND_ACTIONS: Readonly<Record<string, string | readonly string[]>> = {
   GetCommand: 'dynamodb:GetItem',
   GetItemCommand: 'dynamodb:GetItem',
   PutCommand: 'dynamodb:PutItem',
@@ -209,6 +209,13 @@ export const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   SendEmailCommand: 'ses:SendEmail',
   SendRawEmailCommand: 'ses:SendRawEmail',
+  // S3 authorizes a presigned request as the presigner: presigning a PutObject needs the grant
+  // its upload will use, and a PUT that sets tags (media uploads) needs s3:PutObjectTagging too.
+  PutObjectCommand: ['s3:PutObject', 's3:PutObjectTagging'],
+  GetObjectCommand: 's3:GetObject',
+  // HEAD is authorized as GET.
+  HeadObjectCommand: 's3:GetObject',
+  PutObjectTaggingCommand: 's3:PutObjectTagging',
 };
 
 /**
@@ -239,7 +246,7 @@ export function iamActionsOf(calls: SdkCalls): string[] {
     if (action === undefined) {
       throw new Error(`${command} has no IAM action in COMMAND_ACTIONS (infra/constructs/sdk-calls.ts)`);
     }
-    actions.add(action);
+    for (const each of typeof action === 'string' ? [action] : action) actions.add(each);
   }
   return [...actions].sort();
 }

@@ -12,6 +12,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
   authorizer as authorizerDefinition,
@@ -66,6 +67,11 @@ export interface MessengerWebSocketApiProps {
    * @default - none; a route with `ses` then fails synthesis
    */
   readonly ses?: SesSettings;
+  /**
+   * The media bucket, for routes with `media`.
+   * @default - none; a route with `media` then fails synthesis
+   */
+  readonly mediaBucket?: IBucket;
   /**
    * Stage name; part of the client URL and of the Management API endpoint.
    * @default 'prod'
@@ -169,6 +175,7 @@ export class MessengerWebSocketApi extends Construct {
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
+        mediaBucket: props.mediaBucket,
         managementApi,
         logRetention: props.logRetention,
       });

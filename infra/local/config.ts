@@ -30,6 +30,9 @@ export function localTableName(tableId: string): string {
   return `parley-local-${tableId}`;
 }
 
+/** The media bucket of the local S3 (infra/local/s3.ts). */
+export const LOCAL_MEDIA_BUCKET = 'parley-local-media';
+
 /** The SES sender identity of the local stack; its mail lands in the local outbox. */
 export const LOCAL_SENDER_EMAIL = 'no-reply@parley.local';
 

@@ -18,6 +18,7 @@ import {
   LOCAL_JWT_ISSUER,
   LOCAL_JWT_SECRET,
   LOCAL_JWT_SECRET_ARN,
+  LOCAL_MEDIA_BUCKET,
   LOCAL_REGION,
   LOCAL_SENDER_EMAIL,
   localTableName,
@@ -41,6 +42,7 @@ import {
   LocalMetrics,
   setUnattributedSink,
 } from './metrics.ts';
+import { type LocalS3, startLocalS3 } from './s3.ts';
 import { addLocalSecretsManager } from './secrets-manager.ts';
 
 export interface LocalStackOptions {
@@ -70,6 +72,8 @@ export interface LocalStackOptions {
   readonly quiet?: boolean;
   /** Extra environment variables for the handlers, set before they are imported. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The port of the local S3 (infra/local/s3.ts). @default a free port */
+  readonly s3Port?: number;
   /**
    * Put a fault-injecting proxy (infra/local/fault-proxy.ts) in front of DynamoDB and of the
    * Management API: the handlers talk to the proxies, tests and `/_local/faults` set the rules.
@@ -87,6 +91,8 @@ export interface LocalStack {
   readonly managementEndpoint: string;
   /** `http://127.0.0.1:{port}` of DynamoDB Local. */
   readonly dynamoEndpoint: string;
+  /** `http://127.0.0.1:{port}` of the local S3, what AWS_ENDPOINT_URL_S3 holds; its bucket is MEDIA_BUCKET. */
+  readonly s3Endpoint: string;
   /** Every environment variable the stack set for the handlers. */
   readonly env: Readonly<Record<string, string>>;
   /** Physical table names by table id. */
@@ -111,7 +117,7 @@ export interface LocalStack {
 
 let running: LocalStack | 'starting' | undefined;
 /** The ports the handler modules of this process were loaded with. */
-let portsOfProcess: { ws: number; http: number; dynamo: number } | undefined;
+let portsOfProcess: { ws: number; http: number; dynamo: number; s3: number } | undefined;
 
 function pickPort(requested: number | undefined, fallback: number, previous: number | undefined): number {
   const port = requested ?? fallback;
@@ -149,6 +155,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   const dynamoPort =
     previous?.dynamo ?? (options.dynamoEndpoint === undefined ? options.dynamoPort || (await freePort()) : 0);
   const dynamoEndpoint = options.dynamoEndpoint ?? `http://127.0.0.1:${dynamoPort}`;
+  const s3Port = previous?.s3 ?? (options.s3Port || (await freePort()));
   const tableName = (id: string) =>
     options.tablePrefix === undefined ? localTableName(id) : `${options.tablePrefix}${id}`;
 
@@ -220,6 +227,8 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     AWS_ENDPOINT_URL_DYNAMODB: faults?.dynamodb.url ?? dynamoEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: http.value.url,
     AWS_ENDPOINT_URL_SES: http.value.url,
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Port}`,
+    MEDIA_BUCKET: LOCAL_MEDIA_BUCKET,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(quiet ? { POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'WARN' } : {}),
     ...options.env,
@@ -229,13 +238,14 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   Object.assign(process.env, env);
 
   let dynamo: DynamoDbLocal | undefined;
+  let s3: LocalS3 | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await gateway.value.close(); // $disconnect handlers still need DynamoDB
       await Promise.all([faults?.dynamodb.close(), faults?.management.close()]);
       await http.value.close();
-      await dynamo?.stop();
+      await Promise.all([dynamo?.stop(), s3?.close()]);
       setUnattributedSink(undefined);
       if (running === stack) running = undefined;
     })();
@@ -272,9 +282,20 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
       );
       timings.handlersLoadedMs = since();
     })();
-    const results = await Promise.allSettled([database, handlers]);
+    const storage = (async () => {
+      s3 = await startLocalS3({
+        port: s3Port,
+        bucket: LOCAL_MEDIA_BUCKET,
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+        },
+        persistDir: options.persistDir,
+      });
+    })();
+    const results = await Promise.allSettled([database, handlers, storage]);
     for (const result of results) if (result.status === 'rejected') throw result.reason;
-    portsOfProcess = { ws: gateway.value.port, http: http.value.port, dynamo: dynamoPort };
+    portsOfProcess = { ws: gateway.value.port, http: http.value.port, dynamo: dynamoPort, s3: s3Port };
   } catch (error) {
     await stop();
     throw error;
@@ -285,6 +306,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     httpUrl: http.value.url,
     managementEndpoint: gateway.value.managementEndpoint,
     dynamoEndpoint,
+    s3Endpoint: `http://127.0.0.1:${s3Port}`,
     env,
     tables,
     gateway: gateway.value,

@@ -59,6 +59,11 @@ export function previewOf(content: MessageContentValue | undefined): string {
       ? `${characters.slice(0, PREVIEW_CHARACTERS).join('')}…`
       : text;
   }
+  if (content.media !== undefined) {
+    return 'contentType' in content.media && !content.media.contentType.startsWith('image/')
+      ? '📎 File'
+      : '📷 Photo';
+  }
   return content.image === undefined ? '' : '📷 Photo';
 }
 

@@ -20,6 +20,7 @@ import {
   usableClientUlid,
 } from './conversations.ts';
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
+import { attachMedia, conversationTarget, type MediaDeps } from './media.ts';
 import type { ConversationStore, MessageStore } from './ports.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -48,6 +49,28 @@ export function withinReplyBudget(page: Page<Message>): Page<Message> {
 export interface MessagingDeps extends PushDeps {
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
+  /** Media uploads (`content.media`); without them a media message is refused. */
+  readonly media?: MediaDeps;
+}
+
+/** `content.media: {mediaId}` attached to the conversation and replaced by what was checked (lambdas/domain/media.ts). */
+async function withAttachedMedia(
+  deps: MessagingDeps,
+  input: ClientToServer['sendMessage'],
+  caller: ConnectedUser,
+  ref: ConversationRef,
+): Promise<ClientToServer['sendMessage']> {
+  const media = input.content.media;
+  if (media === undefined) return input;
+  if (deps.media === undefined) throw new BadRequestError('Media messages are not available here');
+  const info = await attachMedia(
+    deps.media,
+    media.mediaId,
+    'message',
+    conversationTarget(ref.conversationId),
+    caller,
+  );
+  return { ...input, content: { ...input.content, media: info } };
 }
 
 /**
@@ -101,6 +124,7 @@ async function sendDirect(
   if (!view.delivery.recipientExists) throw new NotFoundError(`There is no user "${to}"`);
   if (view.delivery.blocked) throw new ForbiddenError('You cannot message this user');
   if (!view.replyToFound) throw new BadRequestError('replyTo must name a message of this conversation');
+  input = await withAttachedMedia(deps, input, caller, ref);
 
   const saved = await deps.messages.save(newMessage(input, caller, ref, to), input.clientMessageId);
   if (saved.created) countMetrics({ MessagesSent: 1 });
@@ -138,6 +162,7 @@ async function sendToGroup(
     input.replyTo === undefined || deps.messages.exists({ conversationId, messageId: input.replyTo }),
   ]);
   if (!replyToFound) throw new BadRequestError('replyTo must name a message of this conversation');
+  input = await withAttachedMedia(deps, input, caller, ref);
   const [saved, connections] = await Promise.all([
     deps.messages.save(newMessage(input, caller, ref, undefined), input.clientMessageId),
     deps.targets.of(open.memberIds, caller.now),

@@ -1,5 +1,6 @@
 import { DynamoConversationStore } from '../adapters/conversation-store.ts';
 import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
+import { DynamoMediaRepository, S3MediaObjects } from '../adapters/media-store.ts';
 import { DynamoMessageStore } from '../adapters/message-store.ts';
 import { ManagementApiPusher } from '../adapters/pusher.ts';
 import { sendMessage } from '../domain/messaging.ts';
@@ -10,6 +11,7 @@ const deps = {
   conversations: new DynamoConversationStore(),
   targets: new DynamoDeliveryTargets(),
   pusher: new ManagementApiPusher(),
+  media: { media: new DynamoMediaRepository(), objects: new S3MediaObjects() },
 };
 
 export const handler = route('sendMessage', (input, caller) => sendMessage(deps, input, caller));

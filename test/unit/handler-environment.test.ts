@@ -2,7 +2,7 @@
  * Every function starts with exactly the environment its route's permissions give it in AWS
  * (infra/constructs/route-function.ts): a table variable per table read or written,
  * `MANAGEMENT_API_ENDPOINT` with `manageConnections`, the JWT variables with `jwtSecret`,
- * `SENDER_EMAIL` with `ses`. A handler whose module reads any other variable would fail its
+ * `SENDER_EMAIL` with `ses`, `MEDIA_BUCKET` with `media`. A handler whose module reads any other variable would fail its
  * init phase in AWS, while the local stack, which sets every variable, would not notice.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -23,6 +23,7 @@ const granted = [
   'JWT_ISSUER',
   'JWT_AUDIENCE',
   'SENDER_EMAIL',
+  'MEDIA_BUCKET',
 ];
 
 function environmentOf(definition: FunctionDefinition): Record<string, string> {
@@ -38,6 +39,7 @@ function environmentOf(definition: FunctionDefinition): Record<string, string> {
     environment.JWT_AUDIENCE = 'parley-clients';
   }
   if (permissions.ses) environment.SENDER_EMAIL = 'noreply@example.com';
+  if ((permissions.media ?? []).length > 0) environment.MEDIA_BUCKET = 'parley-media';
   return environment;
 }
 

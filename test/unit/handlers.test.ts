@@ -21,6 +21,7 @@ const env = vi.hoisted(() => {
     MESSAGES_TABLE: 'messages-t',
     CONVERSATIONS_TABLE: 'conversations-t',
     RELATIONS_TABLE: 'relations-t',
+    MEDIA_BUCKET: 'media-b',
     MANAGEMENT_API_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
     AWS_REGION: 'eu-west-1',
   };
