@@ -30,6 +30,8 @@ export function localTableName(tableId: string): string {
   return `parley-local-${tableId}`;
 }
 
+/** The local S3 of `npm start` (tests pick a free port). @default 4569 */
+export const DEFAULT_S3_PORT = 4569;
 /** The media bucket of the local S3 (infra/local/s3.ts). */
 export const LOCAL_MEDIA_BUCKET = 'parley-local-media';
 

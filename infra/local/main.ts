@@ -3,8 +3,8 @@
  * reference web app (web/) on :5173.
  *
  *   npm start                      in memory
- *   npm start -- --persist .local  keep DynamoDB's data in .local/
- *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001 --web-port 5174
+ *   npm start -- --persist .local  keep DynamoDB's data and the media in .local/
+ *   npm start -- --ws-port 4001 --http-port 4000 --dynamo-port 8001 --s3-port 4570 --web-port 5174
  *   npm start -- --no-web          without the web app
  *   npm start -- --faults          DynamoDB and the Management API behind fault proxies (POST /_local/faults)
  */
@@ -13,6 +13,7 @@ import type { WebApp } from '../../web/server.ts';
 import {
   DEFAULT_DYNAMO_PORT,
   DEFAULT_HTTP_PORT,
+  DEFAULT_S3_PORT,
   DEFAULT_WS_PORT,
   DEMO_PASSWORD,
   DEMO_USERS,
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     'ws-port': { type: 'string' },
     'http-port': { type: 'string' },
     'dynamo-port': { type: 'string' },
+    's3-port': { type: 'string' },
     'web-port': { type: 'string' },
     'no-web': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
@@ -69,6 +71,7 @@ try {
     wsPort: port(values['ws-port'], DEFAULT_WS_PORT, '--ws-port'),
     httpPort: port(values['http-port'], DEFAULT_HTTP_PORT, '--http-port'),
     dynamoPort: port(values['dynamo-port'], DEFAULT_DYNAMO_PORT, '--dynamo-port'),
+    s3Port: port(values['s3-port'], DEFAULT_S3_PORT, '--s3-port'),
     persistDir: values.persist,
     quiet: values.quiet,
     faults: values.faults,
@@ -77,7 +80,7 @@ try {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
     code === 'EADDRINUSE'
-      ? `A port is in use (${(error as Error).message}); stop the other process or pass --ws-port/--http-port/--dynamo-port.`
+      ? `A port is in use (${(error as Error).message}); stop the other process or pass --ws-port/--http-port/--dynamo-port/--s3-port.`
       : error,
   );
   process.exit(1);
@@ -106,6 +109,7 @@ const lines = [
   `  Management API     ${stack.managementEndpoint}/@connections/{connectionId}`,
   `  HTTP API           ${stack.httpUrl}`,
   `  DynamoDB Local     ${stack.dynamoEndpoint}  (${values.persist ? `persisted in ${values.persist}` : 'in memory'})`,
+  `  S3 (media)         ${stack.s3Endpoint}/${stack.env.MEDIA_BUCKET}  (${values.persist ? `persisted in ${values.persist}/s3` : 'a temporary directory'})`,
   ...(stack.faults
     ? [
         `  Fault injection    POST ${stack.httpUrl}/_local/faults {"target":"dynamodb"|"management","kind":"throttle"|"error-before"|"error-after"|"delay"|"drop-before"|"drop-after"|"hang","operations"?:[…],"probability"?:0.1,"delayMs"?,"maxDelayMs"?,"pathIncludes"?}; DELETE clears`,
