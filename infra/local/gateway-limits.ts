@@ -67,6 +67,34 @@ export class IntegrationTimeout extends Error {
 }
 
 /**
+ * The function ran past its own timeout (lambdas/routes.ts, as the CDK stack sets it): Lambda ends
+ * it, and API Gateway answers the caller `Internal server error`, whatever the handler did so far.
+ */
+export class FunctionTimeout extends Error {
+  override readonly name = 'FunctionTimeout';
+}
+
+/** `invocation`'s result, or a FunctionTimeout after `timeoutMs` (the handler runs on in-process: nothing can stop it here). */
+export async function withinFunctionTimeout<T>(
+  invocation: Promise<T>,
+  timeoutMs: number,
+  name: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new FunctionTimeout(`${name} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([invocation, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * `invocation`'s result, or an IntegrationTimeout after `timeoutMs`. The handler itself runs on,
  * as a Lambda function does after API Gateway has given up on it.
  */

@@ -14,6 +14,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   authorizer as authorizerDefinition,
   type FunctionDefinition,
+  timeoutMsOf,
   type WebSocketRouteDefinition,
   webSocketRoutes,
 } from '../../lambdas/routes.ts';
@@ -32,6 +33,7 @@ import {
   stopConnectionClocks,
   touch,
   UNSUPPORTED_DATA,
+  withinFunctionTimeout,
   withinIntegrationTimeout,
 } from './gateway-limits.ts';
 import { type Admission, admitConnection } from './gateway-upgrade.ts';
@@ -131,6 +133,11 @@ export class LocalGateway extends EventEmitter<{
   private readonly pending = new Set<Promise<unknown>>();
   private readonly options: GatewayOptions;
   private readonly limits: GatewayLimits;
+  /**
+   * Every function's timeout, instead of each one's own (lambdas/routes.ts): for tests that need
+   * a function to time out in seconds. Undefined: as the CDK stack sets them.
+   */
+  functionTimeoutMs: number | undefined;
   private readonly admission: Admission;
   private readonly managementApi: ManagementApi;
   private closing: Promise<void> | undefined;
@@ -286,6 +293,7 @@ export class LocalGateway extends EventEmitter<{
     event: Record<string, unknown>,
   ): Promise<unknown> {
     this.emit('invocation', { routeKey, handler: definition.handler, connectionId, event });
+    const functionTimeoutMs = this.functionTimeoutMs ?? timeoutMsOf(definition);
     const timeoutMs = this.limits.integrationTimeoutMs;
     const started = Date.now();
     const { result, context } = invokeRecorded({
@@ -294,13 +302,19 @@ export class LocalGateway extends EventEmitter<{
       connectionId,
       requestId,
       event,
-      timeoutMs,
+      timeoutMs: Math.min(timeoutMs, functionTimeoutMs),
       metrics: this.metrics,
       load: this.options.loadHandler,
     });
     this.track(result).catch(() => {});
     try {
-      return await withinIntegrationTimeout(result, timeoutMs, routeKey);
+      // Whichever ends first: Lambda's function timeout (then "Internal server error") or API
+      // Gateway's integration timeout ("Endpoint request timed out").
+      return await withinIntegrationTimeout(
+        withinFunctionTimeout(result, functionTimeoutMs, definition.handler),
+        timeoutMs,
+        routeKey,
+      );
     } catch (error) {
       if (!isUnauthorized(error)) {
         console.error(`[gateway] ${routeKey} (${definition.handler}) failed:`, error);

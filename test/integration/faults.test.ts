@@ -214,3 +214,28 @@ describe('delivery under faults', () => {
     expect(unread.messages.map((m) => m.messageId)).toEqual(sent.map((m) => m.messageId));
   }, 180_000);
 });
+
+describe('function timeouts', () => {
+  it('a function past its timeout answers "Internal server error", as API Gateway does, and a retry stores the message once', async () => {
+    const [ann, bob] = (await h.users('ann', 'bob')) as [string, string];
+    const annPhone = await h.connect(ann);
+    const bobPhone = await h.connect(bob);
+    h.stack.gateway.functionTimeoutMs = 1000;
+    h.stack.faults?.dynamodb.inject({ kind: 'delay', delayMs: 1500, operations: ['PutItem'] });
+    const clientMessageId = ulid();
+    const data = { to: bob, content: { text: 'slow' }, clientMessageId };
+    try {
+      await expect(annPhone.request('sendMessage', data)).rejects.toMatchObject({
+        code: 'GATEWAY_ERROR',
+        message: expect.stringContaining('Internal server error'),
+      });
+    } finally {
+      h.stack.gateway.functionTimeoutMs = undefined;
+      h.stack.faults?.dynamodb.clear();
+    }
+    const { message } = await annPhone.request('sendMessage', data);
+    await bobPhone.waitFor('message', (e) => e.message.messageId === message.messageId);
+    const history = await bobPhone.request('getHistory', { with: ann });
+    expect(history.messages.filter((m) => m.content?.text === 'slow')).toHaveLength(1);
+  }, 120_000);
+});
