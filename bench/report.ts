@@ -57,6 +57,8 @@ export interface SendPassResult {
   readonly ratio: number;
   /** From the send to the first `message` event on a device of the recipient. */
   readonly deliveryMs: Percentiles;
+  /** Recipient devices whose `message` event never arrived (a post past the pusher's deadline). */
+  readonly missedEvents: number;
   /** From the send to the reply. */
   readonly replyMs: Percentiles;
   /** Device-minutes connected during the pass, per send (this run's rate, not a forecast). */
@@ -489,7 +491,12 @@ function latencySection(results: BenchResults): string {
     'Latency: from the send to the first `message` event on a device of the recipient, over real ' +
       'WebSockets to the local gateway; clients, gateway and handlers share one Node process and ' +
       `DynamoDB Local runs beside it, on ${String(results.environment.cpus)} CPUs. Throughput counts ` +
-      'completed sends (reply and every recipient device’s event) per second.',
+      'completed sends (reply and every recipient device’s event) per second. Events that never arrived ' +
+      '(a post the server gave up on at its deadline, under this load): ' +
+      `${[
+        ...results.scaling.flatMap((s) => [s.plain, s.idempotent, ...(s.legacy ? [s.legacy] : [])]),
+        results.throughput,
+      ].reduce((a, p) => a + (p.missedEvents ?? 0), 0)} in all passes.`,
   ].join('\n');
 }
 

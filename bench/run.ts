@@ -93,7 +93,7 @@ const config = {
   groupSizes: quick ? [10, 100] : [10, 100, 1000],
   groupDevicesPerMember: 1,
   /** Group sends per size, one at a time. */
-  groupSends: quick ? 10 : 30,
+  groupSends: quick ? 10 : 20,
   /** Members who mark a group read up to its last message, per size. */
   groupMarkReads: 3,
   /** The conversation list: one user's conversations, how many unread, and getConversations calls. */
@@ -218,6 +218,7 @@ try {
       floor,
       ratio: means.costPerMillion.total / floor.total,
       deliveryMs: percentiles(samples.map((s) => s.deliveryMs)),
+      missedEvents: samples.reduce((a, s) => a + s.missedEvents, 0),
       replyMs: percentiles(samples.map((s) => s.replyMs)),
       connectionMinutesPerSend: (devices * seconds) / 60 / sends,
     };

@@ -103,10 +103,12 @@ export interface SendSample {
   readonly to: string;
   /** ms from the send to the reply. */
   readonly replyMs: number;
-  /** ms from the send to the first `message` event on a device of the recipient. */
+  /** ms from the send to the first `message` event on a device of the recipient (NaN: none arrived). */
   readonly deliveryMs: number;
   /** Bytes of the `message` object the reply carried (JSON). */
   readonly messageBytes: number;
+  /** The recipient's devices whose event did not arrive within the timeout (a post the server gave up on). */
+  readonly missedEvents: number;
 }
 
 export interface SendOptions {
@@ -155,7 +157,7 @@ export function conversationPairs(population: Population, count: number, seed: n
  * `options.sends` sendMessage calls, each in a random one of `options.pairs` (or between a
  * random pair of distinct users) in a random direction, from a random device of the sender,
  * `options.concurrency` at a time. Each resolves when the reply and the event on every device
- * of the recipient have arrived.
+ * of the recipient have arrived, or the timeout has passed for those that did not (counted).
  */
 export async function sendMessages(population: Population, options: SendOptions): Promise<SendSample[]> {
   const next = random(options.seed);
@@ -193,12 +195,18 @@ export async function sendMessages(population: Population, options: SendOptions)
           : undefined;
     const started = performance.now();
     let firstEvent = Number.NaN;
+    let missedEvents = 0;
     const events = recipients.map((d) =>
       d.client
         .waitFor('message', (e) => e.message.content?.text === text, timeoutMs)
-        .then(() => {
-          if (Number.isNaN(firstEvent)) firstEvent = performance.now();
-        }),
+        .then(
+          () => {
+            if (Number.isNaN(firstEvent)) firstEvent = performance.now();
+          },
+          () => {
+            missedEvents += 1;
+          },
+        ),
     );
     const reply = await device.client.request(
       'sendMessage',
@@ -213,6 +221,7 @@ export async function sendMessages(population: Population, options: SendOptions)
       replyMs: replied - started,
       deliveryMs: firstEvent - started,
       messageBytes: Buffer.byteLength(JSON.stringify(reply.message)),
+      missedEvents,
     };
   });
 }
@@ -245,7 +254,7 @@ export async function sendToGroup(
   options: { sends: number; textBytes: number; seed: number; tag: string; timeoutMs?: number },
 ): Promise<GroupSendSample[]> {
   const next = random(options.seed);
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const samples: GroupSendSample[] = [];
   for (let i = 0; i < options.sends; i += 1) {
     const from = group.members[Math.floor(next() * group.members.length)] as string;
