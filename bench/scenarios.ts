@@ -12,6 +12,7 @@ import { ParleyClient } from '../client/index.ts';
 import type { InvocationRecord } from '../infra/local/metrics.ts';
 import type { LocalStack } from '../infra/local/stack.ts';
 import { signLocalToken } from '../infra/local/tokens.ts';
+import { MAX_IMAGE_BYTES } from '../protocol/limits.ts';
 import { meansOf, usageOf } from './analysis.ts';
 import { extrasOf } from './instrument.ts';
 import { itemSize, readUnits, writeUnits } from './item-size.ts';
@@ -81,8 +82,10 @@ export async function measureMessageItem(
       await send(sender, b, recipients, 'b'.repeat(textBytes));
       boundary.push({ textBytes, ...lastPut() });
     }
-    // An inline image of 48 KB (the protocol allows 64 KB), with a caption to find its event by.
-    const imageBytes = 48 * 1024;
+    // An inline image of 27 KB of base64 (the most one 32 KB frame carries, MAX_IMAGE_BYTES): a
+    // PNG's header, so the server's signature check takes it, then filler. With a caption to find its event by.
+    const pngHeader = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ';
+    const imageBytes = MAX_IMAGE_BYTES;
     stack.metrics.reset();
     const caption = 'bench image';
     const events = recipients.map((d) =>
@@ -90,7 +93,7 @@ export async function measureMessageItem(
     );
     await sender.client.request('sendMessage', {
       to: b,
-      content: { text: caption, image: 'A'.repeat(imageBytes) },
+      content: { text: caption, image: `${pngHeader}${'A'.repeat(imageBytes - pngHeader.length)}` },
     });
     await Promise.all(events);
     const image = { imageBytes, ...lastPut() };

@@ -30,7 +30,12 @@ export const MESSAGE_ID_PATTERN =
 export const STORY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export const MAX_TEXT_CHARACTERS = 4000;
-export const MAX_IMAGE_BYTES = 64 * 1024;
+/**
+ * An inline image (message, story, profile photo), counted as sent: the base64 or data URL
+ * string. 27 KB of base64 are about 20 KB of image, so the frame that carries it stays within
+ * API Gateway's 32 KB client frame; larger images go through media uploads (createUpload).
+ */
+export const MAX_IMAGE_BYTES = 27 * 1024;
 export const MAX_PAGE_SIZE = 100;
 
 /** A media id (`createUpload`): a ULID. */

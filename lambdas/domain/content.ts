@@ -1,5 +1,6 @@
 /** Message content rules (docs/protocol.md, "Messages"). */
 
+import { imageSize } from 'image-size';
 import type { MessageContentValue } from '../../protocol/index.ts';
 import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../../protocol/limits.ts';
 import { BadRequestError, PayloadTooLargeError } from '../shared/errors.ts';
@@ -26,18 +27,45 @@ export function checkContent(content: MessageContentValue): void {
   }
 }
 
-/** An inline image: a base64 string or a `data:image/{png,jpeg,gif,webp};base64,` URL of at most 64 KB. */
+/** The image types inline images may be, as image-size names them, and their data URL subtype. */
+const INLINE_TYPES: Readonly<Record<string, string>> = { png: 'png', jpg: 'jpeg', gif: 'gif', webp: 'webp' };
+
+/**
+ * An inline image: a base64 string or a `data:image/{png,jpeg,gif,webp};base64,` URL of at most
+ * MAX_IMAGE_BYTES (one 32 KB client frame), whose bytes are a PNG, JPEG, GIF or WebP image (of the
+ * data URL's type, if it names one): an image's header, read by image-size, not just its name.
+ */
 export function checkImage(image: string, field: string): void {
   const bytes = Buffer.byteLength(image);
   if (bytes > MAX_IMAGE_BYTES) {
     throw new PayloadTooLargeError(
-      `${field} is ${bytes} bytes; inline images are limited to ${MAX_IMAGE_BYTES} bytes (64 KB). Send a smaller image.`,
+      `${field} is ${bytes} bytes; inline images are limited to ${MAX_IMAGE_BYTES} bytes (about 20 KB of image, ` +
+        'one 32 KB frame). Send a smaller image, or upload it with createUpload and send its mediaId.',
     );
   }
-  const base64 = DATA_URL.exec(image)?.[2] ?? image;
+  const dataUrl = DATA_URL.exec(image);
+  const base64 = dataUrl?.[2] ?? image;
   if (!BASE64.test(base64) || base64.length % 4 !== 0) {
     throw new BadRequestError(
       `${field} must be base64 or a data URL like data:image/png;base64,… (png, jpeg, gif or webp)`,
     );
+  }
+  const declared = dataUrl?.[1];
+  const actual = inlineTypeOf(Buffer.from(base64, 'base64'));
+  if (actual === undefined || (declared !== undefined && declared !== actual)) {
+    throw new BadRequestError(
+      `${field} must hold the bytes of a ${declared ?? 'png, jpeg, gif or webp'} image` +
+        (actual === undefined ? '' : `, not a ${actual} image`),
+    );
+  }
+}
+
+/** png, jpeg, gif or webp when the bytes start like one with a size; undefined for anything else. */
+function inlineTypeOf(bytes: Buffer): string | undefined {
+  try {
+    const { type, width, height } = imageSize(bytes);
+    return type !== undefined && width > 0 && height > 0 ? INLINE_TYPES[type] : undefined;
+  } catch {
+    return undefined;
   }
 }

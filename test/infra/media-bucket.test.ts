@@ -127,7 +127,7 @@ describe('MediaBucket and the media routes', () => {
 
   it('leaves nothing unacknowledged for cdk-nag AwsSolutions', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
-    expect(report.violations.map((violation) => `${violation.ruleName} ${violation.resourcePath}`)).toEqual([]);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
   });
 
   it('fails synthesis for a media route without a bucket', () => {

@@ -9,6 +9,7 @@ import {
   UsageError,
 } from '../../infra/ops/admin.ts';
 import { tableList } from '../../lambdas/tables.ts';
+import { pngDataUrl } from '../image-fixtures.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -53,7 +54,7 @@ async function createUser(name: string): Promise<{ userId: string; email: string
   return { userId, email, password };
 }
 
-const image = (fill: string) => `data:image/png;base64,${fill.repeat(400)}`;
+const image = (fill: string) => pngDataUrl(fill);
 
 describe('npm run admin', { timeout: 120_000 }, () => {
   it('create-user makes a confirmed account that logs in at once, with a generated password when none is given', async () => {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ParleyClient, ParleyConnectError, ParleyRequestError } from '../../client/index.ts';
 import { signLocalToken } from '../../infra/local/tokens.ts';
 import type { Message } from '../../protocol/index.ts';
+import { pngDataUrl } from '../image-fixtures.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -110,7 +111,8 @@ describe('sending', () => {
     const before = (await h.itemsOf('messages', users)).length;
     const tooLong = alice.request('sendMessage', { to: bob, content: { text: 'x'.repeat(4001) } });
     await expect(tooLong).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
-    const bigImage = `data:image/png;base64,${'A'.repeat(70_000)}`;
+    // Over the inline limit, and still within one 32 KB frame (a larger one closes the socket).
+    const bigImage = pngDataUrl('A', 28_000);
     await expect(
       alice.request('sendMessage', { to: bob, content: { image: bigImage } }),
     ).rejects.toMatchObject({
@@ -123,7 +125,7 @@ describe('sending', () => {
   it('stores an inline image within the limit and a reply to a message of the same conversation', async () => {
     const [aliceId, bobId, carolId] = await h.users('alice', 'bob', 'carol');
     const [alice, bob] = await Promise.all([h.connect(aliceId), h.connect(bobId)]);
-    const image = `data:image/png;base64,${'A'.repeat(60_000)}`;
+    const image = pngDataUrl('A', 27_000);
     const { message: photo } = await alice.request('sendMessage', {
       to: bobId,
       content: { image, text: 'look' },
@@ -151,7 +153,7 @@ describe('sending', () => {
   it('pages a backlog of large photos within API Gateway’s 128 KB message limit', async () => {
     const [photographer, viewerId] = await h.users('photographer', 'viewer');
     const sender = await h.connect(photographer);
-    const image = `data:image/jpeg;base64,${'B'.repeat(60_000)}`;
+    const image = pngDataUrl('B', 27_000);
     const sent: string[] = [];
     for (let i = 0; i < 5; i += 1) {
       sent.push(

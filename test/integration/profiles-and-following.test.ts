@@ -6,6 +6,7 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
+import { pngDataUrl } from '../image-fixtures.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -83,7 +84,7 @@ describe('profiles', () => {
   it('updateProfile changes the fields, answers the own profile, and others see it', async () => {
     const [piaId, polId] = await h.users('pia', 'pol');
     const pia = await h.connect(piaId);
-    const photo = `data:image/png;base64,${'A'.repeat(40_000)}`;
+    const photo = pngDataUrl('A', 20_000);
     const updated = await pia.request('updateProfile', {
       name: 'Pia',
       family: 'Rossi',
@@ -133,7 +134,7 @@ describe('profiles', () => {
       [{ lastSeenVisibleTo: 'friends' }, 'BAD_REQUEST'],
       [{ email: 'pol@example.com' }, 'BAD_REQUEST'],
       [{ photo: 'not an image!' }, 'BAD_REQUEST'],
-      [{ name: 'Pol', photo: `data:image/png;base64,${'A'.repeat(70_000)}` }, 'PAYLOAD_TOO_LARGE'],
+      [{ name: 'Pol', photo: pngDataUrl('A', 28_000) }, 'PAYLOAD_TOO_LARGE'],
     ];
     for (const [data, code] of refused) {
       await expect(pol.request('updateProfile', data as never)).rejects.toMatchObject({ code });

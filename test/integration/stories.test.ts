@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
+import { pngDataUrl } from '../image-fixtures.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 /** A use case's caller, for seeding through the domain. */
@@ -23,7 +24,7 @@ afterEach(async () => {
   await h.cleanUp();
 });
 
-const image = (fill = 'A', length = 400) => `data:image/png;base64,${fill.repeat(length)}`;
+const image = pngDataUrl;
 
 function requestsOf(routeKey: string): number {
   const record = h.stack.metrics.last(routeKey);
@@ -151,7 +152,7 @@ describe('posting, the feed and photos', () => {
     const [samId] = await h.users('sam');
     const sam = await h.connect(samId);
     const before = (await h.itemsOf('stories', [samId])).length;
-    await expect(sam.request('postStory', { image: image('A', 70_000) })).rejects.toMatchObject({
+    await expect(sam.request('postStory', { image: image('A', 28_000) })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
     await expect(sam.request('postStory', { image: 'not base64!' })).rejects.toMatchObject({

@@ -12,6 +12,7 @@ import {
 import { getHistory, markRead, sendMessage } from '../../lambdas/domain/messaging.ts';
 import { openConnection } from '../../lambdas/domain/presence.ts';
 import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS, MESSAGE_ID_PATTERN } from '../../protocol/index.ts';
+import { PNG_BASE64, pngDataUrl } from '../image-fixtures.ts';
 import { FakeConversations, FakeDeliveryTargets, FakeMessages, FakePresence, FakePusher } from './fakes.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
@@ -89,10 +90,18 @@ describe('messaging use cases', () => {
   });
 
   it('accepts base64 and data-URL images and refuses anything else', async () => {
-    await expect(
-      send('alice', { to: 'bob', content: { image: 'data:image/png;base64,iVBORw0KGgo=' } }),
-    ).resolves.toBeDefined();
-    await expect(send('alice', { to: 'bob', content: { image: 'iVBORw0KGgo=' } })).resolves.toBeDefined();
+    await expect(send('alice', { to: 'bob', content: { image: pngDataUrl() } })).resolves.toBeDefined();
+    await expect(send('alice', { to: 'bob', content: { image: PNG_BASE64 } })).resolves.toBeDefined();
+    // The bytes decide: a PNG's name on other bytes, or on another image type's, is refused.
+    for (const image of [
+      'data:image/png;base64,iVBORw0KGgo=',
+      `data:image/png;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>').toString('base64')}`,
+      `data:image/gif;base64,${PNG_BASE64}`,
+    ]) {
+      await expect(send('alice', { to: 'bob', content: { image } })).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+      });
+    }
     await expect(send('alice', { to: 'bob', content: { image: 'not an image!' } })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });

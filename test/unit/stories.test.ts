@@ -9,12 +9,13 @@ import {
   STORY_LIFETIME_MS,
 } from '../../lambdas/domain/stories.ts';
 import { MAX_IMAGE_BYTES, STORY_ID_PATTERN } from '../../protocol/index.ts';
+import { pngDataUrl } from '../image-fixtures.ts';
 import { callerAs } from './fakes.ts';
 import { FakeStories } from './social-fakes.ts';
 
 const t0 = new Date('2026-11-22T10:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
-const photo = 'data:image/png;base64,iVBORw0KGgo=';
+const photo = pngDataUrl();
 
 describe('story use cases', () => {
   let stories: FakeStories;
