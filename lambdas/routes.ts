@@ -157,6 +157,9 @@ export const actionRoutes = {
     handler: 'get-media',
     permissions: { read: ['users', 'conversations'], media: MEDIA_PURPOSES },
   },
+  // The caller's push-targets item (users table, pk push#{userId}): one conditional write, two for the first target.
+  registerPush: { handler: 'register-push', permissions: { write: ['users'] } },
+  unregisterPush: { handler: 'unregister-push', permissions: { write: ['users'] } },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 
 /** Every WebSocket route: the life-cycle routes, then one per action, one-way where the protocol says so. */

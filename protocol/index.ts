@@ -119,6 +119,15 @@ const messageContent = () =>
       }),
     );
 
+/** The push platforms `registerPush` names (apns and fcm need SNS platform applications). */
+export const PUSH_PLATFORMS = ['webpush', 'apns', 'fcm'] as const;
+export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
+/** A push target's id: a hash of its endpoint, so registering the same subscription again replaces it. */
+export const PUSH_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+const base64url = (max: number) =>
+  z.string().check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/, 'must be base64url'), z.maxLength(max));
+
 const mediaId = () => z.string().check(z.regex(MEDIA_ID_PATTERN, 'must be a media id (from createUpload)'));
 
 /** Counted in characters (code points), like message text. */
@@ -286,6 +295,24 @@ export const clientSchemas = lazyRecord({
           error: 'needs a userId, a messageId, or both',
         }),
       ),
+  // Web Push subscriptions (what PushManager.subscribe() returns); the endpoint's scheme and
+  // the keys' decoded lengths are checked by the domain (lambdas/domain/push.ts).
+  registerPush: () =>
+    z.strictObject({
+      platform: z.enum(PUSH_PLATFORMS),
+      subscription: z.optional(
+        z.object({
+          endpoint: z.string().check(z.minLength(1), z.maxLength(2048)),
+          keys: z.object({ p256dh: base64url(200), auth: base64url(100) }),
+        }),
+      ),
+      token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+      previews: z.optional(z.boolean()),
+    }),
+  unregisterPush: () =>
+    z.strictObject({
+      pushId: z.string().check(z.regex(PUSH_ID_PATTERN, 'must be a push id (from registerPush)')),
+    }),
 });
 
 export type ClientAction = keyof typeof clientSchemas;
@@ -487,6 +514,8 @@ export interface ServerReplies {
     expiresAt: string;
   };
   getMedia: { url: string; expiresAt: string };
+  registerPush: { pushId: string };
+  unregisterPush: Record<string, never>;
 }
 
 /** Pushed events (server → client, through the Management API). */

@@ -1,0 +1,94 @@
+/**
+ * Push targets (docs/data-model.md, "push targets"): one item per user in the users table,
+ * pk = `push#{userId}`, its targets in the map `targets` keyed by pushId. One read answers
+ * "where do I notify this user", and the worker reads 100 users per BatchGetItem.
+ */
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PushTarget, PushTargetStore } from '../domain/push.ts';
+import { documentClient } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
+import { tables } from '../tables.ts';
+import { batchGetAll, isAwsError } from './dynamo.ts';
+
+const pushKey = (userId: string) => ({ pk: `push#${userId}` });
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_SIZE = 100;
+/** A first target races another device's first target at most once or twice. */
+const MAX_ATTEMPTS = 3;
+
+export class DynamoPushTargetStore implements PushTargetStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient = documentClient,
+    private readonly table: string = requireEnv(tables.users.envVar),
+  ) {}
+
+  async put(userId: string, target: PushTarget, max: number): Promise<'saved' | 'full'> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      try {
+        // The same pushId replaces itself; a new one needs room.
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: pushKey(userId),
+            UpdateExpression: 'SET targets.#id = :target',
+            ConditionExpression: 'attribute_exists(targets.#id) OR size(targets) < :max',
+            ExpressionAttributeNames: { '#id': target.pushId },
+            ExpressionAttributeValues: { ':target': target, ':max': max },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return 'saved';
+      } catch (error) {
+        if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+        if ((error as { Item?: unknown }).Item !== undefined) return 'full';
+      }
+      // The user's first target: the item does not exist yet.
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...pushKey(userId), kind: 'push', userId, targets: { [target.pushId]: target } },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return 'saved';
+      } catch (error) {
+        // Another device registered first: add to its item.
+        if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+      }
+    }
+    throw new Error('Could not save a push target: the item kept changing');
+  }
+
+  async remove(userId: string, pushId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: pushKey(userId),
+          UpdateExpression: 'REMOVE targets.#id',
+          // Never creates an empty item for a user without targets.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#id': pushId },
+        }),
+      );
+    } catch (error) {
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+    }
+  }
+
+  async of(userIds: readonly string[]): Promise<Map<string, PushTarget[]>> {
+    const found = new Map<string, PushTarget[]>();
+    const unique = [...new Set(userIds)];
+    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
+      const keys = unique.slice(start, start + BATCH_SIZE).map(pushKey);
+      const items = (await batchGetAll(this.client, { [this.table]: { Keys: keys } }))[this.table] ?? [];
+      for (const item of items) {
+        const targets = Object.values((item.targets ?? {}) as Record<string, PushTarget>);
+        if (targets.length > 0) found.set(item.userId as string, targets);
+      }
+    }
+    return found;
+  }
+}
