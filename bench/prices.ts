@@ -78,6 +78,47 @@ export const prices = {
     read: READ,
     note: 'One RRU reads up to 4 KB strongly consistent, or two eventually consistent reads (0.5 RRU each).',
   },
+  /** S3 Standard PUT, COPY, POST, LIST requests (PutObject, PutObjectTagging). */
+  s3PutRequests: {
+    usd: 0.005,
+    per: '1,000 requests (S3 Standard: PUT, COPY, POST, LIST)',
+    quantity: 1_000,
+    source: 'https://aws.amazon.com/s3/pricing/ (Requests & data retrievals)',
+    read: READ,
+  },
+  /** S3 Standard GET, SELECT and all other requests (GetObject, HeadObject). */
+  s3GetRequests: {
+    usd: 0.0004,
+    per: '1,000 requests (S3 Standard: GET, SELECT, and all other requests)',
+    quantity: 1_000,
+    source: 'https://aws.amazon.com/s3/pricing/ (Requests & data retrievals)',
+    read: READ,
+  },
+  /** S3 Standard storage, first 50 TB a month. */
+  s3StorageGbMonth: {
+    usd: 0.023,
+    per: 'GB-month (S3 Standard, first 50 TB per month)',
+    quantity: 1,
+    source: 'https://aws.amazon.com/s3/pricing/ (Storage)',
+    read: READ,
+  },
+  /** Data transfer out of AWS to the internet (what a client's download costs), first 10 TB a month. */
+  dataTransferOutGb: {
+    usd: 0.09,
+    per: 'GB out to the internet (first 10 TB per month, after 100 GB free across services)',
+    quantity: 1,
+    source: 'https://aws.amazon.com/s3/pricing/ (Data Transfer); https://aws.amazon.com/ec2/pricing/on-demand/',
+    read: READ,
+    note: 'Uploads into S3 are free; API Gateway message prices already include their transfer.',
+  },
+  /** DynamoDB Standard storage. */
+  dynamoStorageGbMonth: {
+    usd: 0.25,
+    per: 'GB-month (Standard table class, after the first 25 GB)',
+    quantity: 1,
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (Data storage)',
+    read: READ,
+  },
 } as const satisfies Record<string, Price>;
 
 export type PriceId = keyof typeof prices;
