@@ -68,6 +68,7 @@ describe('media', () => {
     const recipient = await h.connect(bob);
     const photo = png(640, 480, 5 * 1024 * 1024);
 
+    h.stack.metrics.reset();
     const created = await sender.request('createUpload', {
       purpose: 'message',
       contentType: 'image/png',
@@ -76,6 +77,8 @@ describe('media', () => {
     expect(created.upload.method).toBe('PUT');
     expect(Date.parse(created.expiresAt)).toBeGreaterThan(Date.now());
     expect(await upload(created.upload.url, created.upload.headers, photo)).toMatchObject({ status: 200 });
+    // The counts bench/media.ts prices: createUpload writes the media item and nothing else.
+    expect((await h.stack.metrics.waitFor('createUpload')).dynamoCommands).toEqual(['PutItem']);
 
     const { message } = await sender.request('sendMessage', {
       to: bob,
@@ -91,8 +94,13 @@ describe('media', () => {
     expect(message.content?.media).toEqual(expected);
     const delivered = await recipient.waitFor('message', (e) => e.message.messageId === message.messageId);
     expect(delivered.message.content?.media).toEqual(expected);
+    // Attaching adds the media item's read and its conditional update to a direct send's three.
+    expect((await h.stack.metrics.waitFor('sendMessage')).dynamoCommands.sort()).toEqual(
+      ['BatchGetItem', 'GetItem', 'PutItem', 'TransactWriteItems', 'UpdateItem'].sort(),
+    );
 
     const { url } = await recipient.request('getMedia', { mediaId: created.mediaId });
+    expect((await h.stack.metrics.waitFor('getMedia')).dynamoCommands).toEqual(['GetItem']);
     const download = await fetch(url);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('image/png');
