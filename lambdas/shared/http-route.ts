@@ -194,8 +194,8 @@ export function bearerRoute<E extends HttpEndpoint>(
       try {
         const context = contextOf(event);
         const token = await tokens.verify(bearerTokenOf(event), context.now);
-        limitOf(buckets, userRateLimit, token.userId, context.now.getTime(), 'user');
         const input = validate(event);
+        limitOf(buckets, userRateLimit, token.userId, context.now.getTime(), 'user');
         const reply = await logger.withKeys({ userId: token.userId }, () =>
           run(input, { ...context, token }),
         );

@@ -152,7 +152,7 @@ describe('/auth handlers over the AWS SDK', () => {
             expectNoWrites();
             expect(ses.calls()).toHaveLength(0);
           }),
-          { numRuns: 150 },
+          { numRuns: 1000 },
         );
       },
     );

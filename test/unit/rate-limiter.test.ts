@@ -31,3 +31,26 @@ describe('token buckets', () => {
     }
   });
 });
+
+describe('the HTTP wrapper', () => {
+  it('answers 429 with Retry-After past a client’s burst, per source IP, counting only well-formed requests', async () => {
+    const { httpRoute } = await import('../../lambdas/shared/http-route.ts');
+    const handler = httpRoute('resend', async () => ({ codeSent: true as const }));
+    const event = (sourceIp: string, body: string) =>
+      ({
+        body,
+        isBase64Encoded: false,
+        headers: {},
+        requestContext: { http: { sourceIp } },
+      }) as never;
+    for (let i = 0; i < 60; i += 1)
+      expect((await handler(event('198.51.100.1', '{"email":'))).statusCode).toBe(400);
+    const good = '{"email":"a@example.com"}';
+    for (let i = 0; i < 50; i += 1) expect((await handler(event('198.51.100.1', good))).statusCode).toBe(202);
+    const limited = await handler(event('198.51.100.1', good));
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.parse(limited.body).error.code).toBe('RATE_LIMITED');
+    expect((await handler(event('198.51.100.2', good))).statusCode).toBe(202);
+  });
+});
