@@ -5,6 +5,7 @@
  */
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PushTarget, PushTargetStore } from '../domain/push.ts';
+import type { PushAudience } from '../domain/push-notifications.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
@@ -17,7 +18,7 @@ const BATCH_SIZE = 100;
 /** A first target races another device's first target at most once or twice. */
 const MAX_ATTEMPTS = 3;
 
-export class DynamoPushTargetStore implements PushTargetStore {
+export class DynamoPushTargetStore implements PushTargetStore, PushAudience {
   constructor(
     private readonly client: DynamoDBDocumentClient = documentClient,
     private readonly table: string = requireEnv(tables.users.envVar),
@@ -79,16 +80,48 @@ export class DynamoPushTargetStore implements PushTargetStore {
   }
 
   async of(userIds: readonly string[]): Promise<Map<string, PushTarget[]>> {
-    const found = new Map<string, PushTarget[]>();
-    const unique = [...new Set(userIds)];
-    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
-      const keys = unique.slice(start, start + BATCH_SIZE).map(pushKey);
-      const items = (await batchGetAll(this.client, { [this.table]: { Keys: keys } }))[this.table] ?? [];
+    return (await this.read(undefined, userIds)).targets;
+  }
+
+  /** The sender's account (its `name` only) rides along with the first 99 recipients' items. */
+  async audience(
+    senderId: string,
+    recipients: readonly string[],
+  ): Promise<{ senderName?: string; targets: Map<string, PushTarget[]> }> {
+    return this.read(senderId, recipients);
+  }
+
+  private async read(
+    senderId: string | undefined,
+    userIds: readonly string[],
+  ): Promise<{ senderName?: string; targets: Map<string, PushTarget[]> }> {
+    const targets = new Map<string, PushTarget[]>();
+    let senderName: string | undefined;
+    const keys = [
+      ...(senderId === undefined ? [] : [{ pk: senderId }]),
+      ...[...new Set(userIds)].map(pushKey),
+    ];
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      const batch = keys.slice(start, start + BATCH_SIZE);
+      const items =
+        (
+          await batchGetAll(this.client, {
+            [this.table]: {
+              Keys: batch,
+              ProjectionExpression: 'pk, userId, targets, #name',
+              ExpressionAttributeNames: { '#name': 'name' },
+            },
+          })
+        )[this.table] ?? [];
       for (const item of items) {
-        const targets = Object.values((item.targets ?? {}) as Record<string, PushTarget>);
-        if (targets.length > 0) found.set(item.userId as string, targets);
+        if (item.pk === senderId) {
+          senderName = typeof item.name === 'string' ? item.name : undefined;
+          continue;
+        }
+        const userTargets = Object.values((item.targets ?? {}) as Record<string, PushTarget>);
+        if (userTargets.length > 0) targets.set(item.userId as string, userTargets);
       }
     }
-    return found;
+    return senderName === undefined ? { targets } : { senderName, targets };
   }
 }

@@ -1,0 +1,91 @@
+/**
+ * A real Web Push service on this machine: `web-push-testing` (npm), in-process. It hands out
+ * subscriptions for a VAPID key, checks each push's VAPID signature, decrypts the payload
+ * (aes128gcm) and keeps what each subscription received; expiring a subscription makes its
+ * pushes answer 410, as a browser's push service does after an unsubscribe.
+ */
+import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:net';
+
+const require = createRequire(import.meta.url);
+
+interface TestingServer {
+  startServer(): void;
+  _server?: { close(callback: () => void): void; once(event: 'listening', listener: () => void): void };
+}
+
+/** A PushSubscriptionJSON with the test service's id of it. */
+export interface TestSubscription {
+  readonly endpoint: string;
+  readonly keys: { readonly p256dh: string; readonly auth: string };
+  readonly clientHash: string;
+}
+
+export interface WebPushService {
+  readonly url: string;
+  /** A new browser subscription for the application server's VAPID public key. */
+  subscribe(applicationServerKey: string): Promise<TestSubscription>;
+  /** The decrypted payloads the subscription received, oldest first. */
+  received(clientHash: string): Promise<string[]>;
+  /** The browser unsubscribed: later pushes to it answer 410. */
+  expire(clientHash: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port (web-push-testing needs its port number up front: it writes it into endpoints). */
+async function freePort(): Promise<number> {
+  const probe: Server = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('No free port');
+  return address.port;
+}
+
+export async function startWebPushService(port?: number): Promise<WebPushService> {
+  const WebPushTestingServer = require('web-push-testing/src/server.js') as new (
+    model: unknown,
+    port: number,
+  ) => TestingServer;
+  const { PushApiModel } = require('web-push-testing/src/PushApiModel.js') as {
+    PushApiModel: new () => unknown;
+  };
+  const listenPort = port ?? (await freePort());
+  const server = new WebPushTestingServer(new PushApiModel(), listenPort);
+  const log = console.log;
+  console.log = () => undefined; // it announces "Server running on port …"
+  try {
+    server.startServer();
+    await new Promise<void>((resolve) => server._server?.once('listening', resolve));
+  } finally {
+    console.log = log;
+  }
+  const url = `http://localhost:${listenPort}`;
+  const post = async (path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`web-push-testing ${path}: HTTP ${response.status} ${text}`);
+    return text === '' || text === 'OK' ? undefined : JSON.parse(text);
+  };
+  return {
+    url,
+    async subscribe(applicationServerKey) {
+      const { data } = (await post('/subscribe', { userVisibleOnly: 'true', applicationServerKey })) as {
+        data: TestSubscription;
+      };
+      return data;
+    },
+    async received(clientHash) {
+      const { data } = (await post('/get-notifications', { clientHash })) as { data: { messages: string[] } };
+      return data.messages;
+    },
+    async expire(clientHash) {
+      await post(`/expire-subscription/${clientHash}`);
+    },
+    stop: () => new Promise<void>((resolve) => (server._server ? server._server.close(resolve) : resolve())),
+  };
+}
