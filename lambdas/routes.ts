@@ -113,9 +113,14 @@ export const actionRoutes = {
   follow: { handler: 'follow', permissions: { write: ['relations', 'presence'] } },
   unfollow: { handler: 'unfollow', permissions: { write: ['relations', 'presence'] } },
   getFollowing: { handler: 'get-following', permissions: { read: ['relations'] } },
-  postStory: { handler: 'post-story', permissions: { write: ['stories'] } },
+  // A media story: the media item (users table) and the object's size and first bytes.
+  postStory: { handler: 'post-story', permissions: { write: ['stories', 'users'], media: ['story'] } },
   getFollowingStories: { handler: 'get-following-stories', permissions: { read: ['relations', 'stories'] } },
-  getStoryPhoto: { handler: 'get-story-photo', permissions: { read: ['stories', 'relations'] } },
+  // A media story: a presigned GET of its object.
+  getStoryPhoto: {
+    handler: 'get-story-photo',
+    permissions: { read: ['stories', 'relations'], media: ['story'] },
+  },
   deleteStory: { handler: 'delete-story', permissions: { write: ['stories'] } },
   joinRandom: {
     handler: 'join-random',
@@ -152,10 +157,10 @@ export const actionRoutes = {
   },
   // The media item (users table), a presigned PUT to the bucket.
   createUpload: { handler: 'create-upload', permissions: { write: ['users'], media: MEDIA_PURPOSES } },
-  // The media item, what decides who may see it, a presigned GET.
+  // The media item, what decides who may see it (a group's members; a story and the relations), a presigned GET.
   getMedia: {
     handler: 'get-media',
-    permissions: { read: ['users', 'conversations'], media: MEDIA_PURPOSES },
+    permissions: { read: ['users', 'conversations', 'stories', 'relations'], media: MEDIA_PURPOSES },
   },
   // The caller's push-targets item (users table, pk push#{userId}): one conditional write, two for the first target.
   registerPush: { handler: 'register-push', permissions: { write: ['users'] } },

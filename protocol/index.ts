@@ -203,10 +203,13 @@ export const clientSchemas = lazyRecord({
   getFollowing: () =>
     z.strictObject({ limit: z.optional(pageLimit(MAX_FOLLOWING_PAGE_SIZE)), cursor: z.optional(userId()) }),
   postStory: () =>
-    z.strictObject({
-      image: z.string().check(z.minLength(1, 'must not be empty')),
-      caption: z.optional(caption()),
-    }),
+    z
+      .strictObject({
+        image: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
+        mediaId: z.optional(mediaId()),
+        caption: z.optional(caption()),
+      })
+      .check(exactlyOne('image', 'mediaId')),
   getFollowingStories: () => z.strictObject({ cursor: z.optional(storyId()) }),
   getStoryPhoto: () => z.strictObject({ ownerId: userId(), storyId: storyId() }),
   deleteStory: () => z.strictObject({ storyId: storyId() }),
@@ -263,15 +266,6 @@ export const clientSchemas = lazyRecord({
     }),
   editMessage: () => z.strictObject({ messageId: messageId(), content: messageContent() }),
   deleteMessage: () => z.strictObject({ messageId: messageId() }),
-  // Sizes, types and names are checked by the domain (lambdas/domain/media.ts).
-  createUpload: () =>
-    z.strictObject({
-      purpose: z.enum(MEDIA_PURPOSES),
-      contentType: z.string().check(z.minLength(1), z.maxLength(255)),
-      size: z.number().check(z.int(), z.minimum(1, 'must be at least 1 byte')),
-      filename: z.optional(z.string()),
-    }),
-  getMedia: () => z.strictObject({ mediaId: mediaId() }),
   react: () =>
     z.strictObject({
       messageId: messageId(),
@@ -295,6 +289,15 @@ export const clientSchemas = lazyRecord({
           error: 'needs a userId, a messageId, or both',
         }),
       ),
+  // Sizes, types and names are checked by the domain (lambdas/domain/media.ts).
+  createUpload: () =>
+    z.strictObject({
+      purpose: z.enum(MEDIA_PURPOSES),
+      contentType: z.string().check(z.minLength(1), z.maxLength(255)),
+      size: z.number().check(z.int(), z.minimum(1, 'must be at least 1 byte')),
+      filename: z.optional(z.string()),
+    }),
+  getMedia: () => z.strictObject({ mediaId: mediaId() }),
   // Web Push subscriptions (what PushManager.subscribe() returns); the endpoint's scheme and
   // the keys' decoded lengths are checked by the domain (lambdas/domain/push.ts).
   registerPush: () =>
@@ -489,7 +492,8 @@ export interface ServerReplies {
   getFollowing: { following: FollowedUser[]; nextCursor?: string };
   postStory: { storyId: string; expiresAt: string };
   getFollowingStories: { stories: StoryGroup[]; nextCursor?: string };
-  getStoryPhoto: { status: true; id: string; image: string };
+  /** An inline story: `image`, as posted; a media story: `url`, a download URL valid until `expiresAt`. */
+  getStoryPhoto: { status: true; id: string; image?: string; url?: string; expiresAt?: string };
   deleteStory: Record<string, never>;
   joinRandom: { status: 'waiting' | 'matched'; partnerId?: string };
   leaveRandom: Record<string, never>;

@@ -155,7 +155,7 @@ export class S3MediaObjects implements MediaObjects {
 
   async presignDownload(
     key: string,
-    response: { contentType: string; disposition: string },
+    response: { contentType: string; disposition: string } | undefined,
     expiresInSeconds: number,
   ): Promise<string> {
     return getSignedUrl(
@@ -163,8 +163,8 @@ export class S3MediaObjects implements MediaObjects {
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        ResponseContentType: response.contentType,
-        ResponseContentDisposition: response.disposition,
+        ResponseContentType: response?.contentType,
+        ResponseContentDisposition: response?.disposition,
       }),
       { expiresIn: expiresInSeconds },
     );

@@ -16,9 +16,7 @@ import {
 } from '../../protocol/limits.ts';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
-import { openConversation } from './conversation-access.ts';
 import { checkSignature, SIGNATURE_BYTES } from './media-signature.ts';
-import type { ConversationStore } from './ports.ts';
 
 /** How long a presigned upload URL works. */
 export const UPLOAD_URL_SECONDS = 15 * 60;
@@ -66,9 +64,10 @@ export interface MediaObjects {
     size: number,
     expiresInSeconds: number,
   ): Promise<{ url: string; headers: Record<string, string> }>;
+  /** Without `response`, S3 answers with the object's own (checked) Content-Type. */
   presignDownload(
     key: string,
-    response: { contentType: string; disposition: string },
+    response: { contentType: string; disposition: string } | undefined,
     expiresInSeconds: number,
   ): Promise<string>;
   /** The object's size and its first `bytes` bytes; undefined when there is no object. */
@@ -254,23 +253,5 @@ export function attachmentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-const CONVERSATION_TARGET = 'conversation#';
-
 /** What a message's `content.media` target is called in the media item. */
-export const conversationTarget = (conversationId: string) => `${CONVERSATION_TARGET}${conversationId}`;
-
-/** The viewers of media: a message's, the members of its conversation (one read for a group, none for a direct one). */
-export function mediaAudience(deps: { readonly conversations: ConversationStore }): MediaAudience {
-  return {
-    async mayView(attachedTo, viewerId) {
-      if (!attachedTo.startsWith(CONVERSATION_TARGET)) return false;
-      try {
-        await openConversation(deps, attachedTo.slice(CONVERSATION_TARGET.length), viewerId);
-        return true;
-      } catch (error) {
-        if (error instanceof NotFoundError) return false;
-        throw error;
-      }
-    },
-  };
-}
+export const conversationTarget = (conversationId: string) => `conversation#${conversationId}`;

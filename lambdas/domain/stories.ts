@@ -11,9 +11,10 @@
  */
 import { monotonicFactory } from 'ulid';
 import type { ClientToServer, ServerReplies, StoryGroup, StoryInfo } from '../../protocol/index.ts';
-import { ConflictError, NotFoundError, RateLimitedError } from '../shared/errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, RateLimitedError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';
+import { attachMedia, DOWNLOAD_URL_SECONDS, type MediaDeps, type MediaObjects, mediaKey } from './media.ts';
 
 export const STORY_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export const MAX_ACTIVE_STORIES = 50;
@@ -73,6 +74,15 @@ export interface StoryFeed {
   photo(ownerId: string, storyId: string, viewerId: string): Promise<StoryPhotoView>;
 }
 
+/**
+ * A media story's `image` in the store: `media:{mediaId}`. No inline image can start so (base64
+ * has no `:`, and a data URL starts with `data:`).
+ */
+const MEDIA_IMAGE = 'media:';
+
+/** What a story's media upload is attached to (lambdas/domain/media.ts). */
+export const storyTarget = (ownerId: string, storyId: string) => `story#${ownerId}#${storyId}`;
+
 const nextUlid = monotonicFactory();
 
 /** A story id: a ULID, so ids sort by posting time (the feed's order and cursor). */
@@ -84,19 +94,38 @@ function isActive(story: Pick<StoryInfo, 'expiresAt'>, now: Date): boolean {
   return Date.parse(story.expiresAt) > now.getTime();
 }
 
+/**
+ * Posts a story with an inline `image`, or a `mediaId` uploaded for a story (attached to it, and
+ * deleted with it: the media item expires with the story, the object by the bucket's lifecycle).
+ * @param media the media uploads; without them a media story is refused
+ */
 export async function postStory(
   store: StoryStore,
   input: ClientToServer['postStory'],
   caller: ConnectedUser,
+  media?: MediaDeps,
 ): Promise<ServerReplies['postStory']> {
   const { userId: ownerId, now } = caller;
-  checkImage(input.image, 'image');
+  if (input.image !== undefined) checkImage(input.image, 'image');
   const story: StoryInfo = {
     storyId: newStoryId(now),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + STORY_LIFETIME_MS).toISOString(),
     caption: input.caption,
   };
+  let image = input.image ?? '';
+  if (input.mediaId !== undefined) {
+    if (media === undefined) throw new BadRequestError('Media stories are not available here');
+    await attachMedia(
+      media,
+      input.mediaId,
+      'story',
+      storyTarget(ownerId, story.storyId),
+      caller,
+      new Date(story.expiresAt),
+    );
+    image = `${MEDIA_IMAGE}${input.mediaId}`;
+  }
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
     const summary = await store.summary(ownerId);
     const active = summary.stories.filter((s) => isActive(s, now));
@@ -108,7 +137,7 @@ export async function postStory(
       );
     }
     // Expired entries are dropped from the summary whenever the owner writes it.
-    if (await store.saveStory(ownerId, story, input.image, [story, ...active], summary.version)) {
+    if (await store.saveStory(ownerId, story, image, [story, ...active], summary.version)) {
       return { storyId: story.storyId, expiresAt: story.expiresAt };
     }
   }
@@ -165,21 +194,59 @@ export async function getFollowingStories(
   return { stories: [...groups.values()] };
 }
 
+/** Whether `viewerId` may see the story now: its owner, or a follower with no block either way, before it expires. */
+async function storyPhotoFor(
+  feed: StoryFeed,
+  ownerId: string,
+  storyId: string,
+  viewerId: string,
+  now: Date,
+): Promise<string | undefined> {
+  const { story, viewerFollows, blocked } = await feed.photo(ownerId, storyId, viewerId);
+  const mayView = viewerId === ownerId || (viewerFollows && !blocked);
+  const expired = story === undefined || Date.parse(story.createdAt) + STORY_LIFETIME_MS <= now.getTime();
+  return story === undefined || expired || !mayView ? undefined : story.image;
+}
+
 /**
  * A story's photo, for its owner and for the owner's followers who are not blocked; anyone
  * else, and any expired story, gets NOT_FOUND (the same answer as for a story that never was).
+ * An inline story answers its `image`; a media story a download `url` (valid an hour).
  */
 export async function getStoryPhoto(
   feed: StoryFeed,
   input: ClientToServer['getStoryPhoto'],
   caller: ConnectedUser,
+  objects?: Pick<MediaObjects, 'presignDownload'>,
 ): Promise<ServerReplies['getStoryPhoto']> {
   const { userId: viewerId, now } = caller;
-  const { story, viewerFollows, blocked } = await feed.photo(input.ownerId, input.storyId, viewerId);
-  const mayView = viewerId === input.ownerId || (viewerFollows && !blocked);
-  const expired = story === undefined || Date.parse(story.createdAt) + STORY_LIFETIME_MS <= now.getTime();
-  if (story === undefined || expired || !mayView) {
-    throw new NotFoundError('There is no such story, or it has expired');
-  }
-  return { status: true, id: input.storyId, image: story.image };
+  const image = await storyPhotoFor(feed, input.ownerId, input.storyId, viewerId, now);
+  if (image === undefined) throw new NotFoundError('There is no such story, or it has expired');
+  if (!image.startsWith(MEDIA_IMAGE)) return { status: true, id: input.storyId, image };
+  if (objects === undefined) throw new NotFoundError('There is no such story, or it has expired');
+  const mediaId = image.slice(MEDIA_IMAGE.length);
+  const url = await objects.presignDownload(
+    mediaKey({ purpose: 'story', mediaId }),
+    undefined,
+    DOWNLOAD_URL_SECONDS,
+  );
+  return {
+    status: true,
+    id: input.storyId,
+    url,
+    expiresAt: new Date(now.getTime() + DOWNLOAD_URL_SECONDS * 1000).toISOString(),
+  };
+}
+
+/** The viewers of a story's media: those `getStoryPhoto` answers. */
+export async function mayViewStoryMedia(
+  feed: StoryFeed,
+  attachedTo: string,
+  viewerId: string,
+  now: Date,
+): Promise<boolean> {
+  const [, ownerId, storyId] = attachedTo.split('#');
+  if (ownerId === undefined || storyId === undefined || attachedTo !== storyTarget(ownerId, storyId))
+    return false;
+  return (await storyPhotoFor(feed, ownerId, storyId, viewerId, now)) !== undefined;
 }

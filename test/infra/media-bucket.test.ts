@@ -26,7 +26,7 @@ describe('MediaBucket and the media routes', () => {
     const tables = new Storage(stack, 'Storage').tables;
     const media = new MediaBucket(stack, 'Media', { corsOrigins: ['https://app.example.com'] });
     bucketId = stack.resolve((media.bucket.node.defaultChild as CfnElement).logicalId) as string;
-    for (const action of ['createUpload', 'getMedia', 'sendMessage'] as const) {
+    for (const action of ['createUpload', 'getMedia', 'sendMessage', 'postStory', 'getStoryPhoto'] as const) {
       const fn = new RouteFunction(stack, action, {
         definition: actionRoutes[action],
         tables,
@@ -122,6 +122,13 @@ describe('MediaBucket and the media routes', () => {
     // HeadObject and the ranged GetObject of the first bytes, and the re-tagging once attached.
     expect(s3GrantsOf(roles.sendMessage as string)).toEqual([
       { actions: ['s3:GetObject', 's3:PutObjectTagging'], prefixes: ['/message/*'] },
+    ]);
+    expect(s3GrantsOf(roles.postStory as string)).toEqual([
+      { actions: ['s3:GetObject', 's3:PutObjectTagging'], prefixes: ['/story/*'] },
+    ]);
+    // A media story's photo: a presigned GET only.
+    expect(s3GrantsOf(roles.getStoryPhoto as string)).toEqual([
+      { actions: ['s3:GetObject'], prefixes: ['/story/*'] },
     ]);
   });
 

@@ -182,6 +182,51 @@ describe('media', () => {
     ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
+  it('posts a story with a media photo: followers get a download URL, others NOT_FOUND', async () => {
+    const [sam, fan, eve] = (await h.users('sam', 'fan', 'eve')) as [string, string, string];
+    const owner = await h.connect(sam);
+    const follower = await h.connect(fan);
+    const stranger = await h.connect(eve);
+    await follower.request('follow', { userId: sam });
+    const photo = png(320, 200, 300 * 1024);
+    const created = await owner.request('createUpload', {
+      purpose: 'story',
+      contentType: 'image/png',
+      size: photo.length,
+    });
+    await upload(created.upload.url, created.upload.headers, photo);
+    // An upload for a message cannot become a story, and nobody posts someone else's.
+    const forMessage = await owner.request('createUpload', {
+      purpose: 'message',
+      contentType: 'image/png',
+      size: photo.length,
+    });
+    await upload(forMessage.upload.url, forMessage.upload.headers, photo);
+    await expect(owner.request('postStory', { mediaId: forMessage.mediaId })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(stranger.request('postStory', { mediaId: created.mediaId })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+
+    const { storyId } = await owner.request('postStory', { mediaId: created.mediaId, caption: 'dunes' });
+    const seen = await follower.request('getStoryPhoto', { ownerId: sam, storyId });
+    expect(seen).toMatchObject({ status: true, id: storyId, url: expect.any(String) });
+    expect(seen.image).toBeUndefined();
+    const download = await fetch(seen.url as string);
+    expect(download.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await download.arrayBuffer()).equals(photo)).toBe(true);
+    await expect(follower.request('getMedia', { mediaId: created.mediaId })).resolves.toMatchObject({
+      url: expect.any(String),
+    });
+    for (const request of [
+      stranger.request('getStoryPhoto', { ownerId: sam, storyId }),
+      stranger.request('getMedia', { mediaId: created.mediaId }),
+    ]) {
+      await expect(request).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    }
+  });
+
   it('refuses to attach an upload whose file never arrived', async () => {
     const [ann, bob] = (await h.users('ann', 'bob')) as [string, string];
     const sender = await h.connect(ann);

@@ -43,14 +43,14 @@ class FakeMedia implements MediaRepository {
 class FakeObjects implements MediaObjects {
   readonly files = new Map<string, Buffer>();
   readonly attached = new Set<string>();
-  readonly downloads: Array<{ key: string; contentType: string; disposition: string }> = [];
+  readonly downloads: Array<{ key: string; contentType?: string; disposition?: string }> = [];
   async presignUpload(key: string, contentType: string, size: number) {
     return {
       url: `https://s3/${key}?type=${contentType}&size=${size}`,
       headers: { 'Content-Type': contentType },
     };
   }
-  async presignDownload(key: string, response: { contentType: string; disposition: string }) {
+  async presignDownload(key: string, response?: { contentType: string; disposition: string }) {
     this.downloads.push({ key, ...response });
     return `https://s3/${key}`;
   }

@@ -132,7 +132,8 @@ function readImage(file: File): Promise<string> {
   });
 }
 
-const imageSource = (image: string) => (image.startsWith('data:') ? image : `data:image/png;base64,${image}`);
+const imageSource = (image: string) =>
+  /^(data:|https?:)/.test(image) ? image : `data:image/png;base64,${image}`;
 
 const byId = (a: Message, b: Message) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0);
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -408,7 +409,8 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
       const photo = await session.request('getStoryPhoto', { ownerId: group.ownerId, storyId: item.storyId });
       setStory({
         ownerId: group.ownerId,
-        image: photo.image,
+        // An inline story has its image; a media story a download URL (docs/protocol.md, getStoryPhoto).
+        image: photo.image ?? photo.url ?? '',
         ...(item.caption ? { caption: item.caption } : {}),
       });
     } catch (error) {
