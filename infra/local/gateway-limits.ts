@@ -1,13 +1,19 @@
 /**
- * API Gateway's WebSocket limits, as the local gateway keeps them: 128 KB messages, the
+ * API Gateway's WebSocket limits, as the local gateway keeps them: 32 KB client frames, 128 KB messages, the
  * 10-minute idle timeout, the 2-hour maximum connection duration and the 29-second
  * integration timeout.
  */
 import type { WebSocket } from 'ws';
 import type { Connection } from './gateway-connection.ts';
 
-/** API Gateway's maximum WebSocket message size. */
+/** API Gateway's maximum WebSocket message size (what the server sends). */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
+/**
+ * API Gateway's maximum client frame. The local gateway applies it to a whole client message:
+ * stricter than API Gateway only for a client that splits one message into several frames,
+ * which no Parley client does.
+ */
+export const MAX_CLIENT_FRAME_BYTES = 32 * 1024;
 /** API Gateway closes a connection without inbound traffic for this long. */
 export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** API Gateway closes every connection after this long. */
@@ -24,6 +30,7 @@ export const UNSUPPORTED_DATA = 1003;
 /** The limits one gateway applies. */
 export interface GatewayLimits {
   readonly maxMessageBytes: number;
+  readonly maxClientFrameBytes: number;
   readonly idleTimeoutMs: number;
   readonly maxConnectionMs: number;
   readonly integrationTimeoutMs: number;
@@ -33,6 +40,7 @@ export interface GatewayLimits {
 export function gatewayLimits(given: Partial<GatewayLimits>): GatewayLimits {
   return {
     maxMessageBytes: given.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+    maxClientFrameBytes: given.maxClientFrameBytes ?? MAX_CLIENT_FRAME_BYTES,
     idleTimeoutMs: given.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     maxConnectionMs: given.maxConnectionMs ?? MAX_CONNECTION_MS,
     integrationTimeoutMs: given.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS,

@@ -56,8 +56,10 @@ export interface GatewayOptions {
   readonly idleTimeoutMs?: number;
   /** Closes every connection after this long (1001 Going away). @default 2 hours */
   readonly maxConnectionMs?: number;
-  /** @default 128 KB; larger messages close the socket with 1009 */
+  /** @default 128 KB; a larger message to the client closes the socket with 1009 */
   readonly maxMessageBytes?: number;
+  /** @default 32 KB; a larger client frame closes the socket with 1009 */
+  readonly maxClientFrameBytes?: number;
   /** A handler running longer gets an "Endpoint request timed out" answer. @default 29 s */
   readonly integrationTimeoutMs?: number;
   /** Where invocations are recorded. @default a new LocalMetrics */
@@ -172,7 +174,8 @@ export class LocalGateway extends EventEmitter<{
     });
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.limits.maxMessageBytes,
+      // ws closes the socket with 1009 itself when a client message is larger.
+      maxPayload: this.limits.maxClientFrameBytes,
       perMessageDeflate: false,
     });
     this.server = createServer((request, response) => {

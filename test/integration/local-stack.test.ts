@@ -303,20 +303,21 @@ describe('route selection and route responses', () => {
 });
 
 describe('API Gateway limits', () => {
-  it('closes the socket with 1009 on a message over 128 KB, then runs $disconnect', async () => {
+  it('closes the socket with 1009 on a client frame over 32 KB, then runs $disconnect', async () => {
     const client = await ParleyClient.connect(stack.wsUrl, aliceToken);
     const connectionId = connectionOf(stack.gateway, 'alice');
-    client.sendRaw(JSON.stringify({ action: 'ping', data: { pad: 'x'.repeat(128 * 1024) } }));
+    const frame = JSON.stringify({ action: 'ping', data: { pad: '' } });
+    client.sendRaw(frame.replace('"pad":""', `"pad":"${'x'.repeat(32 * 1024 + 1 - frame.length)}"`));
     const info = await client.whenClosed();
     expect(info.code).toBe(1009);
     const disconnect = await stack.metrics.waitFor('$disconnect', (r) => r.connectionId === connectionId);
     expect(disconnect.outcome).toBe('ok');
   });
 
-  it('accepts a message just under 128 KB', async () => {
+  it('accepts a client frame of exactly 32 KB', async () => {
     const client = await ParleyClient.connect(stack.wsUrl, aliceToken);
     const frame = JSON.stringify({ action: 'noSuchAction', requestId: 'big', pad: '' });
-    client.sendRaw(frame.replace('"pad":""', `"pad":"${'x'.repeat(128 * 1024 - frame.length)}"`));
+    client.sendRaw(frame.replace('"pad":""', `"pad":"${'x'.repeat(32 * 1024 - frame.length)}"`));
     const reply = await client.waitFor('reply', (r) => r.requestId === 'big');
     expect(reply.error?.code).toBe('BAD_REQUEST');
     await client.close();
