@@ -126,3 +126,57 @@ export async function deliverPushJob(
   if (counts.failed > 0) logger.warn('Some Web Pushes failed; the job is retried', counts);
   return counts;
 }
+
+/** One queue message: its id (to report it failed) and its body, a `PushJob` as JSON. */
+export interface QueuedPushJob {
+  readonly id: string;
+  readonly body: string;
+}
+
+/**
+ * A batch from the queue: each job delivered in parallel; the ids of the jobs to deliver again
+ * (a push failed for another reason than a gone target, or the job could not run). A body that
+ * is no job is dropped: delivering it again cannot help.
+ */
+export async function deliverPushBatch(
+  deps: PushWorkerDeps,
+  batch: readonly QueuedPushJob[],
+): Promise<string[]> {
+  const retry = await Promise.all(
+    batch.map(async ({ id, body }) => {
+      const job = parsePushJob(body);
+      if (job === undefined) {
+        logger.error('Dropped a queue message that is no push job', { sqsMessageId: id });
+        return [];
+      }
+      try {
+        return (await deliverPushJob(deps, job)).failed > 0 ? [id] : [];
+      } catch (error) {
+        logger.error('Push job failed; the queue delivers it again', {
+          error: error as Error,
+          sqsMessageId: id,
+        });
+        return [id];
+      }
+    }),
+  );
+  return retry.flat();
+}
+
+function parsePushJob(body: string): PushJob | undefined {
+  try {
+    const job = JSON.parse(body) as Partial<PushJob> | null;
+    const strings = [job?.conversationId, job?.messageId, job?.from];
+    if (
+      job === null ||
+      strings.some((value) => typeof value !== 'string') ||
+      !Array.isArray(job.recipients) ||
+      !job.recipients.every((r) => typeof r === 'string')
+    ) {
+      return undefined;
+    }
+    return job as PushJob;
+  } catch {
+    return undefined;
+  }
+}

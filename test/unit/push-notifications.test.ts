@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PushTarget } from '../../lambdas/domain/push.ts';
 import {
+  deliverPushBatch,
   deliverPushJob,
   MAX_BODY_CHARACTERS,
   type Notification,
@@ -121,5 +122,32 @@ describe('deliverPushJob', () => {
     const { deps, removed } = setUp({ b2: 'gone', c1: 'failed' });
     expect(await deliverPushJob(deps, job)).toEqual({ sent: 1, gone: 1, failed: 1 });
     expect(removed).toEqual(['bob/b2']);
+  });
+});
+
+describe('deliverPushBatch', () => {
+  const deps = (failFor: string) => ({
+    audience: {
+      audience: async (_sender: string, recipients: readonly string[]) => {
+        if (recipients.includes('down')) throw new Error('DynamoDB is down');
+        return { senderName: 'Ann', targets: new Map(recipients.map((r) => [r, [target(r, false)]])) };
+      },
+      remove: async () => undefined,
+    },
+    sender: {
+      send: async (t: PushTarget): Promise<WebPushOutcome> => (t.pushId === failFor ? 'failed' : 'sent'),
+    },
+  });
+  const body = (recipients: string[]) => JSON.stringify({ ...job, recipients });
+
+  it('asks again for exactly the jobs with a failed push or an error, and drops what is no job', async () => {
+    const retry = await deliverPushBatch(deps('flaky'), [
+      { id: 'ok', body: body(['bob']) },
+      { id: 'push-failed', body: body(['flaky', 'bob']) },
+      { id: 'threw', body: body(['down']) },
+      { id: 'not-json', body: '{' },
+      { id: 'not-a-job', body: JSON.stringify({ messageId: 1 }) },
+    ]);
+    expect(retry).toEqual(['push-failed', 'threw']);
   });
 });
