@@ -108,7 +108,11 @@ export const actionRoutes = {
   unblock: { handler: 'unblock', permissions: { write: ['relations', 'presence'] } },
   ping: { handler: 'ping', permissions: {} },
   getProfile: { handler: 'get-profile', permissions: { read: ['users', 'presence'] } },
-  updateProfile: { handler: 'update-profile', permissions: { write: ['users', 'presence'] } },
+  // A media photo: the media item (users table) and the object's size and first bytes.
+  updateProfile: {
+    handler: 'update-profile',
+    permissions: { write: ['users', 'presence'], media: ['profile'] },
+  },
   getLastSeen: { handler: 'get-last-seen', permissions: { read: ['presence'] } },
   follow: { handler: 'follow', permissions: { write: ['relations', 'presence'] } },
   unfollow: { handler: 'unfollow', permissions: { write: ['relations', 'presence'] } },
@@ -157,10 +161,14 @@ export const actionRoutes = {
   },
   // The media item (users table), a presigned PUT to the bucket.
   createUpload: { handler: 'create-upload', permissions: { write: ['users'], media: MEDIA_PURPOSES } },
-  // The media item, what decides who may see it (a group's members; a story and the relations), a presigned GET.
+  // The media item, what decides who may see it (a group's members; a story and the relations;
+  // a profile's owner and blocks), a presigned GET.
   getMedia: {
     handler: 'get-media',
-    permissions: { read: ['users', 'conversations', 'stories', 'relations'], media: MEDIA_PURPOSES },
+    permissions: {
+      read: ['users', 'conversations', 'stories', 'relations', 'presence'],
+      media: MEDIA_PURPOSES,
+    },
   },
   // The caller's push-targets item (users table, pk push#{userId}): one conditional write, two for the first target.
   registerPush: { handler: 'register-push', permissions: { write: ['users'] } },

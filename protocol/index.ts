@@ -154,12 +154,18 @@ const updateProfileInput = () =>
       photo: z.optional(
         z.nullable(z.string().check(z.minLength(1, 'must not be empty (send null to remove the photo)'))),
       ),
+      /** An image uploaded with createUpload `purpose: "profile"`, instead of an inline `photo`. */
+      photoMediaId: z.optional(mediaId()),
       biography: z.optional(z.nullable(z.string().check(maxCharacters(MAX_BIOGRAPHY_CHARACTERS)))),
       lastSeenVisibleTo: z.optional(z.enum(LAST_SEEN_VISIBILITY)),
     })
     .check(
       z.refine((input) => Object.values(input).some((value) => value !== undefined), {
-        error: 'needs at least one of name, family, username, photo, biography, lastSeenVisibleTo',
+        error:
+          'needs at least one of name, family, username, photo, photoMediaId, biography, lastSeenVisibleTo',
+      }),
+      z.refine((input) => input.photo === undefined || input.photoMediaId === undefined, {
+        error: 'needs photo or photoMediaId, not both',
       }),
     );
 
@@ -434,7 +440,9 @@ export interface Profile {
   name: string;
   family?: string;
   username: string;
+  /** An inline photo; a photo uploaded as media is `photoMediaId` instead (getMedia). */
   photo?: string;
+  photoMediaId?: string;
   biography?: string;
   lastSeen: string | null;
   /** The owner's own setting: only in the caller's own profile. */
@@ -448,6 +456,7 @@ export interface FoundUser {
   name: string;
   family?: string;
   photo?: string;
+  photoMediaId?: string;
 }
 
 /** `lastSeen` null and `online` false when hidden from the caller (or unknown). */

@@ -15,9 +15,10 @@ import type {
   Profile,
   ServerReplies,
 } from '../../protocol/index.ts';
-import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { checkImage } from './content.ts';
+import { attachMedia, type MediaDeps } from './media.ts';
 
 /** What a user's presence item says about them to one viewer. */
 export interface PresenceFacts {
@@ -96,6 +97,21 @@ export function mayShowLastSeen(viewerId: string, userId: string, facts: Presenc
   }
 }
 
+/**
+ * A photo uploaded as media is stored as `media:{mediaId}` in `photo` (no inline image starts
+ * so) and shown as `photoMediaId`.
+ */
+const MEDIA_PHOTO = 'media:';
+
+/** The profile's photo as clients see it: `photo` (inline) or `photoMediaId`. */
+function photoView(photo: string | undefined): { photo?: string; photoMediaId?: string } {
+  if (photo === undefined) return {};
+  return photo.startsWith(MEDIA_PHOTO) ? { photoMediaId: photo.slice(MEDIA_PHOTO.length) } : { photo };
+}
+
+/** What a profile photo upload is attached to (lambdas/domain/media.ts). */
+export const profileTarget = (userId: string) => `profile#${userId}`;
+
 function profileView(record: ProfileRecord, facts: PresenceFacts, viewerId: string): Profile {
   const own = record.userId === viewerId;
   const profile: Profile = {
@@ -103,7 +119,7 @@ function profileView(record: ProfileRecord, facts: PresenceFacts, viewerId: stri
     name: record.name,
     family: record.family,
     username: record.username,
-    photo: record.photo,
+    ...photoView(record.photo),
     biography: record.biography,
     lastSeen: mayShowLastSeen(viewerId, record.userId, facts) ? (facts.lastSeen ?? null) : null,
   };
@@ -129,7 +145,18 @@ export async function findUser(
   const { facts, profile } = found;
   if (userId !== viewerId && (facts.blocksViewer || facts.blockedByViewer)) throw notFound();
   const { name, family, username, photo } = profile;
-  return { user: { userId, username, name, family, photo } };
+  return { user: { userId, username, name, family, ...photoView(photo) } };
+}
+
+/** Whether `viewerId` may see `userId`'s profile (and its photo): there is such a user who does not block the viewer. */
+export async function mayViewProfile(
+  store: Pick<ProfileStore, 'profile'>,
+  userId: string,
+  viewerId: string,
+  now: Date,
+): Promise<boolean> {
+  const found = await store.profile(userId, viewerId, now);
+  return found !== undefined && (userId === viewerId || !found.facts.blocksViewer);
 }
 
 /** A profile; a user who blocks the caller answers NOT_FOUND, exactly like one who does not exist. */
@@ -172,9 +199,15 @@ export async function updateProfile(
   store: ProfileStore,
   input: ClientToServer['updateProfile'],
   caller: ConnectedUser,
+  media?: MediaDeps,
 ): Promise<ServerReplies['updateProfile']> {
   const { userId, now } = caller;
   if (typeof input.photo === 'string') checkImage(input.photo, 'photo');
+  if (input.photoMediaId !== undefined) {
+    if (media === undefined) throw new BadRequestError('Media photos are not available here');
+    await attachMedia(media, input.photoMediaId, 'profile', profileTarget(userId), caller);
+    input = { ...input, photo: `${MEDIA_PHOTO}${input.photoMediaId}` };
+  }
   for (let attempt = 1; attempt <= MAX_SAVE_ATTEMPTS; attempt += 1) {
     const found = await store.profile(userId, userId, now, { consistent: true });
     if (found === undefined) throw new NotFoundError('Your account was not found');

@@ -26,7 +26,14 @@ describe('MediaBucket and the media routes', () => {
     const tables = new Storage(stack, 'Storage').tables;
     const media = new MediaBucket(stack, 'Media', { corsOrigins: ['https://app.example.com'] });
     bucketId = stack.resolve((media.bucket.node.defaultChild as CfnElement).logicalId) as string;
-    for (const action of ['createUpload', 'getMedia', 'sendMessage', 'postStory', 'getStoryPhoto'] as const) {
+    for (const action of [
+      'createUpload',
+      'getMedia',
+      'sendMessage',
+      'postStory',
+      'getStoryPhoto',
+      'updateProfile',
+    ] as const) {
       const fn = new RouteFunction(stack, action, {
         definition: actionRoutes[action],
         tables,
@@ -125,6 +132,9 @@ describe('MediaBucket and the media routes', () => {
     ]);
     expect(s3GrantsOf(roles.postStory as string)).toEqual([
       { actions: ['s3:GetObject', 's3:PutObjectTagging'], prefixes: ['/story/*'] },
+    ]);
+    expect(s3GrantsOf(roles.updateProfile as string)).toEqual([
+      { actions: ['s3:GetObject', 's3:PutObjectTagging'], prefixes: ['/profile/*'] },
     ]);
     // A media story's photo: a presigned GET only.
     expect(s3GrantsOf(roles.getStoryPhoto as string)).toEqual([

@@ -227,6 +227,35 @@ describe('media', () => {
     }
   });
 
+  it('sets a profile photo from an upload: others see its photoMediaId and download it, a blocked user cannot', async () => {
+    const [pia, pal, bo] = (await h.users('pia', 'pal', 'bo')) as [string, string, string];
+    const owner = await h.connect(pia);
+    const friend = await h.connect(pal);
+    const blocked = await h.connect(bo);
+    await owner.request('block', { userId: bo });
+    const photo = png(96, 96);
+    const created = await owner.request('createUpload', {
+      purpose: 'profile',
+      contentType: 'image/png',
+      size: photo.length,
+    });
+    await upload(created.upload.url, created.upload.headers, photo);
+    await expect(friend.request('updateProfile', { photoMediaId: created.mediaId })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+
+    const own = await owner.request('updateProfile', { photoMediaId: created.mediaId });
+    expect(own).toMatchObject({ photoMediaId: created.mediaId });
+    expect(own.photo).toBeUndefined();
+    const seen = await friend.request('getProfile', { userId: pia });
+    expect(seen.photoMediaId).toBe(created.mediaId);
+    const { url } = await friend.request('getMedia', { mediaId: created.mediaId });
+    expect(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(photo)).toBe(true);
+    await expect(blocked.request('getMedia', { mediaId: created.mediaId })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
   it('refuses to attach an upload whose file never arrived', async () => {
     const [ann, bob] = (await h.users('ann', 'bob')) as [string, string];
     const sender = await h.connect(ann);
