@@ -22,6 +22,7 @@ import {
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
 import { attachMedia, conversationTarget, type MediaDeps } from './media.ts';
 import type { ConversationStore, MessageStore } from './ports.ts';
+import { type PushJobQueue, queuePushJob } from './push-notifications.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 /**
@@ -51,6 +52,8 @@ export interface MessagingDeps extends PushDeps {
   readonly conversations: ConversationStore;
   /** Media uploads (`content.media`); without them a media message is refused. */
   readonly media?: MediaDeps;
+  /** Where a message with recipients that have no live connection leaves its push job; none: no push notifications. */
+  readonly pushJobs?: PushJobQueue;
 }
 
 /** `content.media: {mediaId}` attached to the conversation and replaced by what was checked (lambdas/domain/media.ts). */
@@ -142,6 +145,7 @@ async function sendDirect(
       event: 'message',
       data: { message: saved.message },
     }),
+    queuePushJob(deps.pushJobs, saved.message, ref.members, view.delivery.connections),
   ]);
   return { message: saved.message };
 }
@@ -174,6 +178,7 @@ async function sendToGroup(
       event: 'message',
       data: { message: saved.message },
     }),
+    queuePushJob(deps.pushJobs, saved.message, open.memberIds, connections, open.group?.head.title),
   ]);
   return { message: saved.message };
 }

@@ -180,3 +180,28 @@ function parsePushJob(body: string): PushJob | undefined {
     return undefined;
   }
 }
+
+/**
+ * The send path's part: one job when some recipient has no live connection, nothing otherwise
+ * (then the send costs what it did). It never fails the send: the message is stored and the
+ * recipient reads it with getUnread when back; a lost job only loses the notification.
+ */
+export async function queuePushJob(
+  queue: PushJobQueue | undefined,
+  message: Message,
+  memberIds: readonly string[],
+  connections: readonly ConnectionRef[],
+  groupTitle?: string,
+): Promise<void> {
+  if (queue === undefined) return;
+  const job = pushJobOf(message, memberIds, connections, groupTitle);
+  if (job === undefined) return;
+  try {
+    await queue.enqueue(job);
+  } catch (error) {
+    logger.warn('Could not queue a push job; the message is stored', {
+      error: error as Error,
+      messageId: message.messageId,
+    });
+  }
+}
