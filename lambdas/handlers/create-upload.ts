@@ -1,4 +1,5 @@
-import { DynamoMediaRepository, S3MediaObjects } from '../adapters/media-store.ts';
+import { S3MediaObjects } from '../adapters/media-objects.ts';
+import { DynamoMediaRepository } from '../adapters/media-store.ts';
 import { createUpload } from '../domain/media.ts';
 import { route } from '../shared/websocket-route.ts';
 

@@ -1,5 +1,6 @@
 import { DynamoConversationStore } from '../adapters/conversation-store.ts';
-import { DynamoMediaRepository, S3MediaObjects } from '../adapters/media-store.ts';
+import { S3MediaObjects } from '../adapters/media-objects.ts';
+import { DynamoMediaRepository } from '../adapters/media-store.ts';
 import { DynamoProfileStore } from '../adapters/profile-store.ts';
 import { DynamoStoryFeed } from '../adapters/story-store.ts';
 import { getMedia } from '../domain/media.ts';

@@ -1,4 +1,4 @@
-import { S3MediaObjects } from '../adapters/media-store.ts';
+import { S3MediaObjects } from '../adapters/media-objects.ts';
 import { DynamoStoryFeed } from '../adapters/story-store.ts';
 import { getStoryPhoto } from '../domain/stories.ts';
 import { route } from '../shared/websocket-route.ts';

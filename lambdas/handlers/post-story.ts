@@ -1,4 +1,5 @@
-import { DynamoMediaRepository, S3MediaObjects } from '../adapters/media-store.ts';
+import { S3MediaObjects } from '../adapters/media-objects.ts';
+import { DynamoMediaRepository } from '../adapters/media-store.ts';
 import { DynamoStoryStore } from '../adapters/story-store.ts';
 import { postStory } from '../domain/stories.ts';
 import { route } from '../shared/websocket-route.ts';

@@ -1,6 +1,7 @@
 import { DynamoConversationStore } from '../adapters/conversation-store.ts';
 import { DynamoDeliveryTargets } from '../adapters/delivery-targets.ts';
-import { DynamoMediaRepository, S3MediaObjects } from '../adapters/media-store.ts';
+import { S3MediaObjects } from '../adapters/media-objects.ts';
+import { DynamoMediaRepository } from '../adapters/media-store.ts';
 import { DynamoMessageStore } from '../adapters/message-store.ts';
 import { ManagementApiPusher } from '../adapters/pusher.ts';
 import { sendMessage } from '../domain/messaging.ts';
