@@ -3,7 +3,6 @@
  * ("magic number"); `file-type` knows 180 of them and `image-size` reads an image's dimensions
  * from its header. Used for uploads (lambdas/domain/media.ts) and inline images (content.ts).
  */
-import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import { imageSize } from 'image-size';
 import { IMAGE_CONTENT_TYPES } from '../../protocol/limits.ts';
 import { BadRequestError } from '../shared/errors.ts';
@@ -31,6 +30,8 @@ export async function checkSignature(
   head: Uint8Array,
   contentType: string,
 ): Promise<{ width?: number; height?: number }> {
+  // Loaded on first use: the functions that attach media do so now and then (see media-objects.ts).
+  const { fileTypeFromBuffer, supportedMimeTypes } = await import('file-type');
   const detected = (await fileTypeFromBuffer(head))?.mime;
   if (isImage(contentType)) {
     if (detected !== contentType) {
