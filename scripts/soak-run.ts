@@ -79,7 +79,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     while (Date.now() < endAt) {
       const others = userIds.filter((id) => id !== userId);
       const to = others[Math.floor(Math.random() * others.length)] as string;
-      const clientMessageId = `soak-${userId}-${index}-${(n += 1)}`;
+      n += 1;
+      const clientMessageId = `soak-${userId}-${index}-${n}`;
       sent += 1;
       // Until it is acknowledged: a reply lost with the connection means "send again, same id".
       for (;;) {

@@ -36,7 +36,7 @@ export interface PresenceStore {
     connectedAt: Date,
     expiresAt: Date,
     max?: number,
-  ): Promise<boolean | void>;
+  ): Promise<boolean | undefined>;
   /** Forgets a closed connection and sets the user's `lastSeen`. */
   closeConnection(userId: string, connectionId: string, lastSeen: Date): Promise<ClosedConnection>;
 }

@@ -12,7 +12,7 @@ export interface DeliveryWorld {
   /** Makes a confirmed account. */
   addUser(userId: string): Promise<void>;
   /** Records an open connection that expires at `expiresAt`. */
-  connect(userId: string, connectionId: string, expiresAt: Date): Promise<void>;
+  connect(userId: string, connectionId: string, expiresAt: Date): Promise<unknown>;
   /** `blocker` blocks `blocked`. */
   block(blocker: string, blocked: string): Promise<void>;
 }

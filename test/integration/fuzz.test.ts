@@ -128,7 +128,10 @@ describe('every WebSocket action, fuzzed over a real socket', () => {
       h.stack.metrics.reset();
       await fc.assert(
         fc.asyncProperty(fc.array(dataArb, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
-          const ids = batch.map(() => `f${(serial += 1)}`);
+          const ids = batch.map(() => {
+            serial += 1;
+            return `f${serial}`;
+          });
           batch.forEach((data, i) => {
             ws.send(
               JSON.stringify(

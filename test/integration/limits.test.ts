@@ -52,10 +52,11 @@ describe('per-user rate limits', () => {
     timeout: 120_000,
   }, async () => {
     const [flooder, bystander] = await h.users('flooder', 'calm');
-    const ws = await new Promise<import('ws').WebSocket>(async (resolve, reject) => {
-      const { WebSocket } = await import('ws');
-      const { signLocalToken } = await import('../../infra/local/tokens.ts');
-      const socket = new WebSocket(`${h.stack.wsUrl}/?token=${await signLocalToken(flooder)}`);
+    const { WebSocket } = await import('ws');
+    const { signLocalToken } = await import('../../infra/local/tokens.ts');
+    const token = await signLocalToken(flooder);
+    const ws = await new Promise<import('ws').WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(`${h.stack.wsUrl}/?token=${token}`);
       socket.once('open', () => resolve(socket));
       socket.once('error', reject);
     });

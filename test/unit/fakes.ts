@@ -30,6 +30,7 @@ export class FakePresence implements PresenceStore {
 
   async addConnection(userId: string, connectionId: string, _connectedAt: Date, expiresAt: Date) {
     this.connections.set(connectionId, { userId, expiresAt });
+    return true;
   }
   async closeConnection(userId: string, connectionId: string, lastSeen: Date) {
     this.connections.delete(connectionId);
