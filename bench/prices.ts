@@ -107,7 +107,8 @@ export const prices = {
     usd: 0.09,
     per: 'GB out to the internet (first 10 TB per month, after 100 GB free across services)',
     quantity: 1,
-    source: 'https://aws.amazon.com/s3/pricing/ (Data Transfer); https://aws.amazon.com/ec2/pricing/on-demand/',
+    source:
+      'https://aws.amazon.com/s3/pricing/ (Data Transfer); https://aws.amazon.com/ec2/pricing/on-demand/',
     read: READ,
     note: 'Uploads into S3 are free; API Gateway message prices already include their transfer.',
   },

@@ -559,7 +559,6 @@ export interface ServerEvents {
   reaction: { conversationId: string; messageId: string; userId: string; emoji: string | null };
 }
 
-
 export type ServerEventName = keyof ServerEvents;
 
 /** One pushed event, as the domain hands it to the pusher. */

@@ -272,7 +272,10 @@ describe('read receipts', () => {
     });
     await ben.request('markRead', { messageIds: [message.messageId] });
     for (const device of annDevices) {
-      const receipt = await device.waitFor('messagesRead', (e) => e.messageIds?.includes(message.messageId) === true);
+      const receipt = await device.waitFor(
+        'messagesRead',
+        (e) => e.messageIds?.includes(message.messageId) === true,
+      );
       expect(receipt.by).toBe(benId);
     }
     await Promise.all([...annDevices, ben].map((c) => c.close()));

@@ -37,7 +37,9 @@ describe('sliding-window limits', () => {
 
   it('failed logins from one client: 5 free, then a wait that doubles, up to 15 minutes', () => {
     expect([0, 1, 5].map((n) => loginWaitMs(n, CLIENT_LOGIN_BACKOFF))).toEqual([0, 0, 0]);
-    expect([6, 7, 8, 10].map((n) => loginWaitMs(n, CLIENT_LOGIN_BACKOFF))).toEqual([1000, 2000, 4000, 16_000]);
+    expect([6, 7, 8, 10].map((n) => loginWaitMs(n, CLIENT_LOGIN_BACKOFF))).toEqual([
+      1000, 2000, 4000, 16_000,
+    ]);
     expect(loginWaitMs(20, CLIENT_LOGIN_BACKOFF)).toBe(15 * 60_000);
     expect(loginWaitMs(10_000, CLIENT_LOGIN_BACKOFF)).toBe(15 * 60_000);
   });
