@@ -5,7 +5,7 @@
  * measures (bench/results/latest.md).
  *
  * The request counts are the code's, and test/integration/media.test.ts holds them against the
- * local stack: createUpload 1 PutItem; attaching 1 GetItem + 1 UpdateItem, and S3 HeadObject,
+ * local stack: createUpload 1 PutItem; attaching 1 conditional UpdateItem, and S3 HeadObject,
  * a ranged GetObject and PutObjectTagging; getMedia 1 GetItem (a group: + 1 Query). Lambda
  * durations are assumptions (about a text send's, plus the S3 round trips), stated in the table.
  *
@@ -46,9 +46,8 @@ export function mediaMessageCosts(bytes: number, downloads = 1): CostLine[] {
     },
     { what: 'the PUT to S3 (1 PUT request; transfer in is free)', usd: unitPrice('s3PutRequests') },
     {
-      what: 'attaching, in sendMessage: GetItem (1 RRU) + UpdateItem (1 WRU), HeadObject + ranged GetObject, PutObjectTagging, Lambda time',
+      what: 'attaching, in sendMessage: a conditional UpdateItem (1 WRU), HeadObject + ranged GetObject, PutObjectTagging, Lambda time',
       usd:
-        unitPrice('dynamoReadRequestUnits') +
         unitPrice('dynamoWriteRequestUnits') +
         2 * unitPrice('s3GetRequests') +
         unitPrice('s3PutRequests') +

@@ -43,55 +43,68 @@ export class DynamoMediaRepository implements MediaRepository {
     ) {
       return undefined;
     }
-    return {
-      mediaId,
-      ownerId: Item.ownerId as string,
-      purpose: Item.purpose as MediaPurpose,
-      contentType: Item.contentType as string,
-      size: Item.size as number,
-      createdAt: Item.createdAt as string,
-      ...(typeof Item.filename === 'string' ? { filename: Item.filename } : {}),
-      ...(typeof Item.attachedTo === 'string' ? { attachedTo: Item.attachedTo } : {}),
-      ...(typeof Item.width === 'number' ? { width: Item.width } : {}),
-      ...(typeof Item.height === 'number' ? { height: Item.height } : {}),
-    };
+    return recordOf(mediaId, Item);
   }
 
-  async attach(
-    record: MediaRecord,
-    attachedTo: string,
-    facts: { width?: number; height?: number },
-    expiresAt: Date | undefined,
-  ): Promise<boolean> {
-    const set = ['attachedTo = :to', 'attachedAt = :now'];
-    const values: Record<string, unknown> = {
-      ':to': attachedTo,
-      ':owner': record.ownerId,
-      ':now': new Date().toISOString(),
-    };
-    if (facts.width !== undefined && facts.height !== undefined) {
-      set.push('width = :width', 'height = :height');
-      values[':width'] = facts.width;
-      values[':height'] = facts.height;
-    }
-    if (expiresAt !== undefined) {
-      set.push('expiresAt = :expires');
-      values[':expires'] = epochSeconds(expiresAt);
-    }
+  async claim(
+    mediaId: string,
+    claim: { ownerId: string; purpose: MediaPurpose; attachedTo: string; expiresAt?: Date; now: Date },
+  ): Promise<MediaRecord | undefined> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: mediaKey(record.mediaId),
-          UpdateExpression: `SET ${set.join(', ')}${expiresAt === undefined ? ' REMOVE expiresAt' : ''}`,
-          ConditionExpression: 'ownerId = :owner AND (attribute_not_exists(attachedTo) OR attachedTo = :to)',
-          ExpressionAttributeValues: values,
+          Key: mediaKey(mediaId),
+          UpdateExpression:
+            claim.expiresAt === undefined
+              ? 'SET attachedTo = :to, attachedAt = :at REMOVE expiresAt'
+              : 'SET attachedTo = :to, attachedAt = :at, expiresAt = :expires',
+          // Unattached and unexpired (TTL deletes lazily), or already attached to the same target.
+          ConditionExpression:
+            '#owner = :owner AND #purpose = :purpose AND (attachedTo = :to OR ' +
+            '(attribute_not_exists(attachedTo) AND expiresAt > :nowSeconds))',
+          ExpressionAttributeNames: { '#owner': 'ownerId', '#purpose': 'purpose' },
+          ExpressionAttributeValues: {
+            ':to': claim.attachedTo,
+            ':at': claim.now.toISOString(),
+            ':owner': claim.ownerId,
+            ':purpose': claim.purpose,
+            ':nowSeconds': Math.floor(claim.now.getTime() / 1000),
+            ...(claim.expiresAt === undefined ? {} : { ':expires': epochSeconds(claim.expiresAt) }),
+          },
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return true;
+      return Attributes === undefined ? undefined : recordOf(mediaId, Attributes);
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
       throw error;
     }
   }
+
+  async release(mediaId: string, attachedTo: string, expiresAt: Date): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: mediaKey(mediaId),
+        UpdateExpression: 'SET expiresAt = :expires REMOVE attachedTo, attachedAt',
+        ConditionExpression: 'attachedTo = :to',
+        ExpressionAttributeValues: { ':to': attachedTo, ':expires': epochSeconds(expiresAt) },
+      }),
+    );
+  }
+}
+
+/** A media item as the domain sees it. */
+function recordOf(mediaId: string, item: Record<string, unknown>): MediaRecord {
+  return {
+    mediaId,
+    ownerId: item.ownerId as string,
+    purpose: item.purpose as MediaPurpose,
+    contentType: item.contentType as string,
+    size: item.size as number,
+    createdAt: item.createdAt as string,
+    ...(typeof item.filename === 'string' ? { filename: item.filename } : {}),
+    ...(typeof item.attachedTo === 'string' ? { attachedTo: item.attachedTo } : {}),
+  };
 }

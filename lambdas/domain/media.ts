@@ -34,10 +34,8 @@ export interface MediaRecord {
   readonly size: number;
   readonly filename?: string;
   readonly createdAt: string;
-  /** What it is attached to (`conversation#{id}`, `story#{ownerId}`, `profile#{userId}`); absent while pending. */
+  /** What it is attached to (`conversation#{id}`, `story#{ownerId}#{storyId}`, `profile#{userId}`); absent while pending. */
   readonly attachedTo?: string;
-  readonly width?: number;
-  readonly height?: number;
 }
 
 /** The media items (docs/data-model.md, "media"). */
@@ -45,15 +43,17 @@ export interface MediaRepository {
   create(record: MediaRecord, expiresAt: Date): Promise<void>;
   get(mediaId: string): Promise<MediaRecord | undefined>;
   /**
-   * Records the attachment if the item is the owner's and unattached (or attached to the same
-   * target: a retried send), and clears or sets its expiry. False when that condition fails.
+   * Claims the upload for `attachedTo` in one conditional write: it must be `ownerId`'s, made for
+   * `purpose`, unexpired, and unattached or attached to the same target (a retried send). Sets
+   * the expiry to `expiresAt`, or removes it. Answers the item as it was before the claim;
+   * undefined when the condition fails (or there is no such item).
    */
-  attach(
-    record: MediaRecord,
-    attachedTo: string,
-    facts: { width?: number; height?: number },
-    expiresAt: Date | undefined,
-  ): Promise<boolean>;
+  claim(
+    mediaId: string,
+    claim: { ownerId: string; purpose: MediaPurpose; attachedTo: string; expiresAt?: Date; now: Date },
+  ): Promise<MediaRecord | undefined>;
+  /** Undoes a claim whose checks failed: unattached again, expiring at `expiresAt`. */
+  release(mediaId: string, attachedTo: string, expiresAt: Date): Promise<void>;
 }
 
 /** The bucket. Keys are `{purpose}/{mediaId}`. */
@@ -158,8 +158,9 @@ export async function createUpload(
 }
 
 /**
- * Attaches the caller's upload `mediaId` to `attachedTo` after checking that the object is
- * there, has the declared size and the bytes of the declared type.
+ * Attaches the caller's upload `mediaId` to `attachedTo`, checking that the object is there, has
+ * the declared size and the bytes of the declared type. One conditional write claims the upload
+ * first (so two sends cannot both take it); a check that fails then releases it.
  * @param expiresAt when the item (and the object, by the bucket's lifecycle) goes: a story's end; undefined: kept
  * @throws BadRequestError when any of that fails; nothing is recorded then
  */
@@ -168,22 +169,25 @@ export async function attachMedia(
   mediaId: string,
   purpose: MediaPurpose,
   attachedTo: string,
-  caller: Pick<ConnectedUser, 'userId'>,
+  caller: Pick<ConnectedUser, 'userId' | 'now'>,
   expiresAt?: Date,
 ): Promise<MediaInfo> {
-  const record = await deps.media.get(mediaId);
-  if (record === undefined || record.ownerId !== caller.userId) {
-    throw new BadRequestError(`There is no upload "${mediaId}" of yours; create one with createUpload`);
+  const record = await deps.media.claim(mediaId, {
+    ownerId: caller.userId,
+    purpose,
+    attachedTo,
+    expiresAt,
+    now: caller.now,
+  });
+  if (record === undefined) {
+    throw new BadRequestError(
+      `There is no upload "${mediaId}" of yours for a ${purpose} that is free to attach here: create one with ` +
+        'createUpload (an upload is attached to one place, and kept a day until it is)',
+    );
   }
-  if (record.purpose !== purpose) {
-    throw new BadRequestError(`Upload "${mediaId}" was created for a ${record.purpose}, not a ${purpose}`);
-  }
-  if (record.attachedTo !== undefined && record.attachedTo !== attachedTo) {
-    throw new BadRequestError(`Upload "${mediaId}" is already attached elsewhere; upload the file again`);
-  }
-  let facts: { width?: number; height?: number } = { width: record.width, height: record.height };
-  if (record.attachedTo === undefined) {
-    const key = mediaKey(record);
+  const key = mediaKey(record);
+  let facts: { width?: number; height?: number };
+  try {
     const object = await deps.objects.inspect(key, SIGNATURE_BYTES);
     if (object === undefined) {
       throw new BadRequestError(`Upload "${mediaId}" has no file yet: PUT it to the upload URL first`);
@@ -194,11 +198,18 @@ export async function attachMedia(
       );
     }
     facts = await checkSignature(object.head, record.contentType);
-    if (!(await deps.media.attach(record, attachedTo, facts, expiresAt))) {
-      throw new BadRequestError(`Upload "${mediaId}" is already attached elsewhere; upload the file again`);
+  } catch (error) {
+    if (record.attachedTo === undefined) {
+      await deps.media.release(
+        mediaId,
+        attachedTo,
+        new Date(Date.parse(record.createdAt) + UNATTACHED_SECONDS * 1000),
+      );
     }
-    await deps.objects.markAttached(key);
+    throw error;
   }
+  // A retried send finds it tagged already.
+  if (record.attachedTo === undefined) await deps.objects.markAttached(key);
   return {
     mediaId,
     contentType: record.contentType,

@@ -14,7 +14,7 @@ import {
   mediaKey,
 } from '../../lambdas/domain/media.ts';
 import { checkSignature } from '../../lambdas/domain/media-signature.ts';
-import { MAX_MEDIA_FILE_BYTES, MAX_MEDIA_IMAGE_BYTES } from '../../protocol/index.ts';
+import { MAX_MEDIA_FILE_BYTES, MAX_MEDIA_IMAGE_BYTES, type MediaPurpose } from '../../protocol/index.ts';
 import { PNG_BASE64 } from '../image-fixtures.ts';
 
 const png = Buffer.from(PNG_BASE64, 'base64');
@@ -31,12 +31,23 @@ class FakeMedia implements MediaRepository {
   async get(mediaId: string) {
     return this.items.get(mediaId);
   }
-  async attach(record: MediaRecord, attachedTo: string, facts: { width?: number; height?: number }) {
-    const item = this.items.get(record.mediaId);
-    if (item === undefined || item.ownerId !== record.ownerId) return false;
-    if (item.attachedTo !== undefined && item.attachedTo !== attachedTo) return false;
-    this.items.set(record.mediaId, { ...item, ...facts, attachedTo, expiresAt: undefined });
-    return true;
+  async claim(
+    mediaId: string,
+    claim: { ownerId: string; purpose: MediaPurpose; attachedTo: string; expiresAt?: Date; now: Date },
+  ) {
+    const item = this.items.get(mediaId);
+    if (item === undefined || item.ownerId !== claim.ownerId || item.purpose !== claim.purpose)
+      return undefined;
+    const free = item.attachedTo === undefined && (item.expiresAt ?? 0) > claim.now.getTime();
+    if (!free && item.attachedTo !== claim.attachedTo) return undefined;
+    this.items.set(mediaId, { ...item, attachedTo: claim.attachedTo, expiresAt: claim.expiresAt?.getTime() });
+    return item;
+  }
+  async release(mediaId: string, attachedTo: string, expiresAt: Date) {
+    const item = this.items.get(mediaId);
+    if (item?.attachedTo !== attachedTo) throw new Error('released a claim it does not hold');
+    const { attachedTo: _, ...rest } = item;
+    this.items.set(mediaId, { ...rest, expiresAt: expiresAt.getTime() });
   }
 }
 
