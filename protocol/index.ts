@@ -270,7 +270,16 @@ export const clientSchemas = lazyRecord({
       userId: userId(),
       role: z.enum(['admin', 'member']),
     }),
-  editMessage: () => z.strictObject({ messageId: messageId(), content: messageContent() }),
+  // An upload is attached (and checked) by sendMessage only; an edit carries no media.
+  editMessage: () =>
+    z.strictObject({
+      messageId: messageId(),
+      content: messageContent().check(
+        z.refine((c) => c.media === undefined, {
+          error: 'cannot add or keep a media in an edit; send a new message',
+        }),
+      ),
+    }),
   deleteMessage: () => z.strictObject({ messageId: messageId() }),
   react: () =>
     z.strictObject({

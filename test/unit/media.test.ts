@@ -14,7 +14,12 @@ import {
   mediaKey,
 } from '../../lambdas/domain/media.ts';
 import { checkSignature } from '../../lambdas/domain/media-signature.ts';
-import { MAX_MEDIA_FILE_BYTES, MAX_MEDIA_IMAGE_BYTES, type MediaPurpose } from '../../protocol/index.ts';
+import {
+  clientSchemas,
+  MAX_MEDIA_FILE_BYTES,
+  MAX_MEDIA_IMAGE_BYTES,
+  type MediaPurpose,
+} from '../../protocol/index.ts';
 import { PNG_BASE64 } from '../image-fixtures.ts';
 
 const png = Buffer.from(PNG_BASE64, 'base64');
@@ -113,6 +118,21 @@ describe('createUpload rules', () => {
     expect(() =>
       checkUpload({ purpose: 'message', contentType: 'text/plain', size: 10, filename: 'notes é 2026.txt' }),
     ).not.toThrow();
+  });
+});
+
+describe('the media schemas', () => {
+  it('take content.media {mediaId} in sendMessage, never in editMessage (which would skip the checks)', () => {
+    const media = { mediaId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' };
+    expect(clientSchemas.sendMessage.safeParse({ to: 'bob', content: { media } }).success).toBe(true);
+    expect(
+      clientSchemas.sendMessage.safeParse({ to: 'bob', content: { media: { ...media, size: 1 } } }).success,
+    ).toBe(false);
+    const messageId = '01ARZ3NDEKTSV4RRFFQ69G5FAV.alice~bob';
+    expect(clientSchemas.editMessage.safeParse({ messageId, content: { text: 'fixed' } }).success).toBe(true);
+    expect(clientSchemas.editMessage.safeParse({ messageId, content: { text: 'x', media } }).success).toBe(
+      false,
+    );
   });
 });
 
