@@ -227,7 +227,7 @@ export async function runAdminCommand(
       const { DynamoMessageStore } = await import('../../lambdas/adapters/message-store.ts');
       const { DynamoConversationStore } = await import('../../lambdas/adapters/conversation-store.ts');
       const { previewOf } = await import('../../lambdas/domain/conversation-access.ts');
-      if (!(await new DynamoMessageStore().delete(key, undefined))) {
+      if (!(await new DynamoMessageStore().tombstone(key, undefined))) {
         throw new Error(`No message ${key.messageId} in ${key.conversationId}, or it is deleted already`);
       }
       await new DynamoConversationStore().revisePreview(

@@ -107,7 +107,7 @@ export class DynamoMessageStore implements MessageStore {
       const found =
         earlier === undefined
           ? undefined
-          : await this.get({ conversationId: message.conversationId, messageId: earlier }, true);
+          : await this.fetchMessage({ conversationId: message.conversationId, messageId: earlier }, true);
       if (found !== undefined) return { message: found, created: false };
     }
     const claimed =
@@ -186,7 +186,10 @@ export class DynamoMessageStore implements MessageStore {
     return Item;
   }
 
-  async get({ conversationId, messageId }: MessageKey, consistent = false): Promise<Message | undefined> {
+  async fetchMessage(
+    { conversationId, messageId }: MessageKey,
+    consistent = false,
+  ): Promise<Message | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.messagesTable,
@@ -320,7 +323,7 @@ export class DynamoMessageStore implements MessageStore {
     }
   }
 
-  async delete({ conversationId, messageId }: MessageKey, from: string | undefined): Promise<boolean> {
+  async tombstone({ conversationId, messageId }: MessageKey, from: string | undefined): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -369,7 +372,7 @@ export class DynamoMessageStore implements MessageStore {
       if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
     }
     // A message stored before reactions existed has no `rx` map yet (or there is no such message).
-    if (emoji === null) return (await this.get({ conversationId, messageId })) !== undefined;
+    if (emoji === null) return (await this.fetchMessage({ conversationId, messageId })) !== undefined;
     try {
       await this.client.send(
         new UpdateCommand({

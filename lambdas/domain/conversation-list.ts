@@ -8,7 +8,7 @@ import type { ClientToServer, ConversationSummary, Message, ServerReplies } from
 import { BadRequestError } from '../shared/errors.ts';
 import type { ConnectedUser } from './caller.ts';
 import { parseConversationId } from './conversations.ts';
-import { DEFAULT_PAGE_SIZE, withinReplyBudget } from './messaging.ts';
+import { DEFAULT_PAGE_SIZE, withinReplyBudget } from './pages.ts';
 import type { ConversationHead, ConversationStore, Membership, MessageStore } from './ports.ts';
 
 export interface ConversationListDeps {

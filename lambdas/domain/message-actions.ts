@@ -71,7 +71,7 @@ export async function deleteMessage(
 ): Promise<ServerReplies['deleteMessage']> {
   const { open, key } = await openMessage(deps, input.messageId, caller);
   const moderator = open.me !== undefined && open.me.role !== 'member';
-  const deleted = await deps.messages.delete(key, moderator ? undefined : caller.userId);
+  const deleted = await deps.messages.tombstone(key, moderator ? undefined : caller.userId);
   if (!deleted) throw noSuchMessage(input.messageId, moderator ? '' : ' of yours');
   await Promise.all([
     deps.conversations.revisePreview(key.conversationId, key.messageId, previewOf(undefined)),
@@ -130,7 +130,7 @@ export async function report(
         () => true,
         () => false,
       ),
-      deps.messages.get(key),
+      deps.messages.fetchMessage(key),
     ]);
     if (!member || message === undefined) throw noSuchMessage(input.messageId);
     conversationId = ref.conversationId;

@@ -1,6 +1,6 @@
 /** Messages: send, unread backlog, read receipts, history (conversations: domain/conversations.ts). */
 
-import type { ClientToServer, Message, Page, ServerReplies } from '../../protocol/index.ts';
+import type { ClientToServer, Message, ServerReplies } from '../../protocol/index.ts';
 import { MAX_PAGE_SIZE } from '../../protocol/limits.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import { countMetrics } from '../shared/metrics.ts';
@@ -21,31 +21,9 @@ import {
 } from './conversations.ts';
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
 import { attachMedia, conversationTarget, type MediaDeps } from './media.ts';
+import { DEFAULT_PAGE_SIZE, withinReplyBudget } from './pages.ts';
 import type { ConversationStore, MessageStore } from './ports.ts';
 import { type PushJobQueue, queuePushJob } from './push-notifications.ts';
-
-export const DEFAULT_PAGE_SIZE = 50;
-/**
- * Most bytes of messages one page carries. API Gateway delivers at most 128 KB per message and
- * one message can hold a 64 KB image, so a page stops early and says where to go on.
- */
-export const REPLY_BUDGET_BYTES = 96 * 1024;
-
-/** Keeps a page within `REPLY_BUDGET_BYTES` (at least one message), moving its cursor back if it cut. */
-export function withinReplyBudget(page: Page<Message>): Page<Message> {
-  let bytes = 0;
-  const kept: Message[] = [];
-  for (const message of page.messages) {
-    const size = Buffer.byteLength(JSON.stringify(message));
-    if (kept.length > 0 && bytes + size > REPLY_BUDGET_BYTES) break;
-    kept.push(message);
-    bytes += size;
-  }
-  const last = kept.at(-1);
-  return kept.length === page.messages.length || last === undefined
-    ? page
-    : { messages: kept, nextCursor: last.messageId };
-}
 
 export interface MessagingDeps extends PushDeps {
   readonly messages: MessageStore;

@@ -93,7 +93,7 @@ export interface MessageStore {
    */
   save(message: Message, clientMessageId?: string): Promise<SaveResult>;
   /** A stored message, or undefined. */
-  get(key: MessageKey): Promise<Message | undefined>;
+  fetchMessage(key: MessageKey): Promise<Message | undefined>;
   /**
    * The messages of a conversation after `after` that are unread for `userId` (not theirs,
    * not read one by one, not deleted), oldest first; `hasMore` when the page stopped early,
@@ -127,7 +127,7 @@ export interface MessageStore {
    * Leaves a tombstone without content; `from` undefined: whoever sent it (a group's admin).
    * False when there is no such message (or it is deleted already).
    */
-  delete(key: MessageKey, from: string | undefined): Promise<boolean>;
+  tombstone(key: MessageKey, from: string | undefined): Promise<boolean>;
   /** Sets (or with `emoji` null removes) the user's reaction; false when the message is absent or deleted. */
   react(key: MessageKey, userId: string, emoji: string | null): Promise<boolean>;
 }

@@ -142,11 +142,11 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
         content: { text: 'final' },
         editedAt: later.toISOString(),
       });
-      expect(await store.delete(key, ben)).toBe(false);
-      expect(await store.delete(key, ann)).toBe(true);
-      expect(await store.delete(key, undefined)).toBe(false);
+      expect(await store.tombstone(key, ben)).toBe(false);
+      expect(await store.tombstone(key, ann)).toBe(true);
+      expect(await store.tombstone(key, undefined)).toBe(false);
       expect(await store.edit(key, ann, { text: 'again' }, later)).toBeUndefined();
-      expect(await store.get(key)).toEqual({
+      expect(await store.fetchMessage(key)).toEqual({
         messageId: sent.messageId,
         conversationId: sent.conversationId,
         from: ann,
@@ -165,10 +165,10 @@ export function messageStoreContract(name: string, make: () => MessageStore): vo
       expect(await store.react(key, ann, '👍')).toBe(true);
       expect(await store.react(key, cat, '❤️')).toBe(true);
       expect(await store.react(key, ben, '😂')).toBe(true);
-      expect((await store.get(key))?.reactions).toEqual({ '👍': [ann], '❤️': [cat], '😂': [ben] });
+      expect((await store.fetchMessage(key))?.reactions).toEqual({ '👍': [ann], '❤️': [cat], '😂': [ben] });
       expect(await store.react(key, ann, null)).toBe(true);
-      expect((await store.get(key))?.reactions).toEqual({ '❤️': [cat], '😂': [ben] });
-      await store.delete(key, ann);
+      expect((await store.fetchMessage(key))?.reactions).toEqual({ '❤️': [cat], '😂': [ben] });
+      await store.tombstone(key, ann);
       expect(await store.react(key, ben, '👍')).toBe(false);
       const missing = { ...key, messageId: newMessageId(ann, directConversation(ann, ben), t0) };
       expect(await store.react(missing, ben, '👍')).toBe(false);

@@ -77,9 +77,9 @@ export class FakeMessages implements MessageStore {
   readonly guards = new Map<string, Message>();
 
   async exists(key: MessageKey): Promise<boolean> {
-    return (await this.get(key)) !== undefined;
+    return (await this.fetchMessage(key)) !== undefined;
   }
-  async get(key: MessageKey): Promise<Message | undefined> {
+  async fetchMessage(key: MessageKey): Promise<Message | undefined> {
     const message = this.stored.get(key.messageId);
     return message?.conversationId === key.conversationId ? this.view(message) : undefined;
   }
@@ -163,7 +163,7 @@ export class FakeMessages implements MessageStore {
     message.editedAt = editedAt.toISOString();
     return this.view(message);
   }
-  async delete(key: MessageKey, from: string | undefined): Promise<boolean> {
+  async tombstone(key: MessageKey, from: string | undefined): Promise<boolean> {
     const message = this.stored.get(key.messageId);
     if (!message || message.conversationId !== key.conversationId || message.deleted) return false;
     if (from !== undefined && message.from !== from) return false;
