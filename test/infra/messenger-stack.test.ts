@@ -306,7 +306,7 @@ describe('MessengerStack', () => {
       },
     );
 
-    it('gives each function the table names, endpoint, JWT and SES settings its permissions name, and nothing else', () => {
+    it('gives each function the table names, endpoint, JWT, SES and media settings its permissions name, and nothing else', () => {
       for (const { definition, functionId } of allFunctions()) {
         const { Variables: variables } = propertiesOf(functionId).Environment as {
           Variables: Record<string, unknown>;
@@ -326,6 +326,9 @@ describe('MessengerStack', () => {
         if (definition.permissions.ses) {
           expected.SENDER_EMAIL = SENDER_EMAIL;
           expected.SES_CONFIGURATION_SET = { Ref: logicalId(mailConfigurationSet()) };
+        }
+        if ((definition.permissions.media ?? []).length > 0) {
+          expected.MEDIA_BUCKET = { Ref: logicalId(stack.media.bucket) };
         }
         expect(variables, definition.handler).toEqual(expected);
       }
