@@ -140,7 +140,7 @@ export async function runAdminCommand(
     if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${command} needs --${name}`);
     return value.trim();
   };
-  const { DynamoAccountAdmin, tableNamesFromEnv } = await import('../../lambdas/adapters/account-admin.ts');
+  const { DynamoAccountAdmin, tableNamesFromEnv } = await import('./account-admin.ts');
   const admin = new DynamoAccountAdmin(tableNamesFromEnv());
   switch (command) {
     case 'create-user': {

@@ -13,13 +13,13 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { accountKeys } from '../../lambdas/adapters/account-store.ts';
+import { isAwsError } from '../../lambdas/adapters/dynamo.ts';
+import type { AccountRecord, Report } from '../../lambdas/domain/ports.ts';
+import { documentClient } from '../../lambdas/shared/clients.ts';
+import { requireEnv } from '../../lambdas/shared/env.ts';
+import { type TableId, tables } from '../../lambdas/tables.ts';
 import { GROUP_ID_PATTERN } from '../../protocol/limits.ts';
-import type { AccountRecord, Report } from '../domain/ports.ts';
-import { documentClient } from '../shared/clients.ts';
-import { requireEnv } from '../shared/env.ts';
-import { type TableId, tables } from '../tables.ts';
-import { accountKeys } from './account-store.ts';
-import { isAwsError } from './dynamo.ts';
 
 type Item = Record<string, unknown>;
 
