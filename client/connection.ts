@@ -12,6 +12,7 @@
  * arrive on their own. Incoming events are also kept in a small buffer, so `waitFor` sees an
  * event that arrived before it was called (a push can overtake the sender's reply).
  */
+import { Listeners } from './listeners.ts';
 import type {
   ClientAction,
   ClientToServer,
@@ -263,7 +264,7 @@ async function openBrowser(
 export class ParleyClient {
   private transport: Transport | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly listeners = new Map<ParleyClientEventName, Set<(data: never) => void>>();
+  private readonly listeners = new Listeners<ParleyClientEvents>();
   private readonly buffer: Buffered[] = [];
   private waiters: Waiter[] = [];
   private closeInfo: CloseInfo | undefined;
@@ -357,17 +358,12 @@ export class ParleyClient {
 
   /** Listens to a server event (`message`, `messagesRead`, …) or to `reply`, `frame`, `gatewayError`, `close`. */
   on<E extends ParleyClientEventName>(event: E, listener: (data: ParleyClientEvents[E]) => void): this {
-    let set = this.listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener as (data: never) => void);
+    this.listeners.add(event, listener);
     return this;
   }
 
   off<E extends ParleyClientEventName>(event: E, listener: (data: ParleyClientEvents[E]) => void): this {
-    this.listeners.get(event)?.delete(listener as (data: never) => void);
+    this.listeners.remove(event, listener);
     return this;
   }
 
@@ -443,13 +439,7 @@ export class ParleyClient {
     }
     this.buffer.push(entry);
     if (this.buffer.length > (this.options.bufferSize ?? 1000)) this.buffer.shift();
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        (listener as (data: ParleyClientEvents[E]) => void)(data);
-      } catch (error) {
-        console.error('[parley-client] listener failed:', error);
-      }
-    }
+    this.listeners.emit(event, data);
   }
 
   private onText(text: string): void {

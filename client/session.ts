@@ -18,6 +18,7 @@
  *   server stores it once and answers with the stored message).
  * - Asks the app's token provider for a token before the current one expires and after a 401.
  */
+
 import {
   type BrowserWebSocketConstructor,
   type CloseInfo,
@@ -26,6 +27,7 @@ import {
   ParleyRequestError,
   type ReplyOf,
 } from './connection.ts';
+import { Listeners } from './listeners.ts';
 import type {
   ClientAction,
   ClientToServer,
@@ -224,7 +226,7 @@ export class ParleySession {
   /** Non-message events seen while two sockets overlap, with the socket each came from. */
   private readonly overlap = new Map<string, ParleyClient>();
   private overlapUntil = 0;
-  private readonly listeners = new Map<ParleySessionEventName, Set<(data: never) => void>>();
+  private readonly listeners = new Listeners<ParleySessionEvents>();
   private readonly waitingForOpen: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
@@ -325,17 +327,12 @@ export class ParleySession {
   }
 
   on<E extends ParleySessionEventName>(event: E, listener: (data: ParleySessionEvents[E]) => void): this {
-    let set = this.listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener as (data: never) => void);
+    this.listeners.add(event, listener);
     return this;
   }
 
   off<E extends ParleySessionEventName>(event: E, listener: (data: ParleySessionEvents[E]) => void): this {
-    this.listeners.get(event)?.delete(listener as (data: never) => void);
+    this.listeners.remove(event, listener);
     return this;
   }
 
@@ -359,13 +356,7 @@ export class ParleySession {
   }
 
   private emit<E extends ParleySessionEventName>(event: E, data: ParleySessionEvents[E]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        (listener as (data: ParleySessionEvents[E]) => void)(data);
-      } catch (error) {
-        console.error('[parley-client] listener failed:', error);
-      }
-    }
+    this.listeners.emit(event, data);
   }
 
   private setState(change: StateChange): void {
