@@ -32,6 +32,18 @@ export interface GroupDeps extends PushDeps {
 /** How often a membership change that lost a race reads the group again and retries. */
 const MAX_ROUNDS = 3;
 
+/**
+ * Runs `attempt` (a read of the group, then a conditional write) until it answers, reading
+ * again after each lost race (`undefined`), `MAX_ROUNDS` at most.
+ */
+async function inRounds<T>(attempt: () => Promise<T | undefined>): Promise<T> {
+  for (let round = 1; round <= MAX_ROUNDS; round += 1) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+  }
+  throw new ConflictError('The group changed meanwhile; try again');
+}
+
 export function groupInfoOf(head: ConversationHead): GroupInfo {
   return {
     conversationId: head.conversationId,
@@ -182,7 +194,7 @@ export async function addMembers(
   caller: ConnectedUser,
 ): Promise<ServerReplies['addMembers']> {
   const { now } = caller;
-  for (let round = 1; ; round += 1) {
+  return inRounds(async () => {
     const open = await openGroup(deps, input.conversationId, caller);
     requireManager(open.me);
     const current = new Set(open.memberIds);
@@ -205,10 +217,7 @@ export async function addMembers(
     if (outcome === 'full') {
       throw new ConflictError(`A group has at most ${MAX_GROUP_MEMBERS} members; these do not fit any more`);
     }
-    if (outcome === 'changed') {
-      if (round >= MAX_ROUNDS) throw new ConflictError('The group changed meanwhile; try again');
-      continue;
-    }
+    if (outcome === 'changed') return undefined;
     const conversation = groupInfoOf({ ...open.group.head, memberCount: current.size + newcomers.length });
     await Promise.all([
       push(deps, only(reach.connections, newcomers), caller, {
@@ -221,7 +230,7 @@ export async function addMembers(
       }),
     ]);
     return { added: newcomers };
-  }
+  });
 }
 
 /**
@@ -285,17 +294,14 @@ export async function leaveGroup(
   caller: ConnectedUser,
 ): Promise<ServerReplies['leaveGroup']> {
   const { userId } = caller;
-  for (let round = 1; ; round += 1) {
+  return inRounds(async () => {
     const open = await openGroup(deps, input.conversationId, caller);
     const successor = open.me.role === 'owner' ? successorOf(open.group.members, userId) : undefined;
     const [left, connections] = await Promise.all([
       deps.conversations.removeMember(input.conversationId, userId, successor?.userId),
       deps.targets.of(open.memberIds, caller.now),
     ]);
-    if (!left) {
-      if (round >= MAX_ROUNDS) throw new ConflictError('The group changed meanwhile; try again');
-      continue;
-    }
+    if (!left) return undefined;
     await Promise.all([
       push(deps, only(connections, [userId]), caller, {
         event: 'conversationRemoved',
@@ -321,7 +327,7 @@ export async function leaveGroup(
       ),
     ]);
     return {};
-  }
+  });
 }
 
 /** Makes a member an admin or a plain member again (the owner only). */
