@@ -1,6 +1,6 @@
 /**
- * The web app's Vite dev server, in front of a running local stack: `/auth/*` and `/_local/*`
- * go to its HTTP API (same origin for the page), the page connects to its WebSocket API.
+ * The web app's Vite dev server, in front of a running local stack: `/auth/*`, `/push/*` and
+ * `/_local/*` go to its HTTP API (same origin for the page), the page connects to its WebSocket API.
  * `npm start` runs it; the browser tests run it against their own stack.
  */
 import { dirname, join } from 'node:path';
@@ -39,6 +39,7 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
       proxy: {
         '/auth': { target: options.httpUrl, changeOrigin: true },
         '/_local': { target: options.httpUrl, changeOrigin: true },
+        '/push': { target: options.httpUrl, changeOrigin: true },
       },
       fs: { allow: [join(webDir, '..')] },
     },

@@ -19,6 +19,8 @@ import {
   type TokenRequest,
 } from '../../client/index.ts';
 import { type Auth, clearAuth, HttpError, loadAuth, post, saveAuth } from './auth.ts';
+import { NotificationsControl } from './notifications.ts';
+import { disablePush, onNotificationClick, registerServiceWorker } from './push.ts';
 
 declare const __PARLEY_WS_URL__: string;
 
@@ -155,6 +157,8 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
   const lastTypingSent = useRef(0);
   const selectedRef = useRef<ConversationSummary | undefined>(undefined);
   selectedRef.current = selected;
+  const conversationsRef = useRef<ConversationSummary[]>([]);
+  conversationsRef.current = conversations;
   const session = useMemo(
     () => ParleySession.start({ url: __PARLEY_WS_URL__, token: tokenProvider(auth, onLogout) }),
     [auth, onLogout],
@@ -248,6 +252,18 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
     return () => void session.close();
   }, [session]);
 
+  // The service worker shows push notifications; a click on one opens its conversation, in this
+  // window (a message from the worker) or in a new one (`?conversation=`, read once here).
+  useEffect(() => {
+    void registerServiceWorker();
+    const fromUrl = new URL(location.href).searchParams.get('conversation');
+    if (fromUrl !== null) {
+      history.replaceState(null, '', location.pathname);
+      void openById(fromUrl);
+    }
+    return onNotificationClick((conversationId) => void openById(conversationId));
+  }, [session]);
+
   // Names for the people in the list and in the open chat.
   const openList = selected ? messages[selected.conversationId] : undefined;
   useEffect(() => {
@@ -278,6 +294,30 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
     } catch (error) {
       setNotice((error as Error).message);
     }
+  };
+
+  /** Opens a conversation known only by its id (from a notification). */
+  const openById = async (conversationId: string) => {
+    const known = conversationsRef.current.find((c) => c.conversationId === conversationId);
+    if (known !== undefined) return open(known);
+    const peers = conversationId.split('#');
+    if (peers.length === 2 && peers.includes(me)) {
+      const peerId = peers.find((p) => p !== me) ?? me;
+      const summary = { conversationId, kind: 'direct' as const, peerId, unreadCount: 0 };
+      return open({ ...summary, updatedAt: new Date().toISOString() });
+    }
+    try {
+      const { conversation } = await session.request('getGroup', { conversationId });
+      await open({ ...conversation, unreadCount: 0, updatedAt: conversation.createdAt });
+    } catch (error) {
+      setNotice((error as Error).message);
+    }
+  };
+
+  /** Logging out unregisters this browser's push target first, so no notification follows. */
+  const logOut = async () => {
+    await disablePush(session, me).catch(() => {});
+    onLogout();
   };
 
   const startChat = async (event: Event) => {
@@ -444,7 +484,8 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
       <h1>Parley</h1>
       <span class="state" data-state=${state} role="status" aria-live="polite" data-testid="connection-state">${state}</span>
       <span>${auth.user.name}</span>
-      <button onClick=${onLogout}>Log out</button>
+      <${NotificationsControl} session=${session} userId=${me} />
+      <button onClick=${logOut}>Log out</button>
     </header>
     <main class="layout" data-open=${selected !== undefined}>
       <nav class="sidebar" aria-label="Conversations">
