@@ -52,7 +52,7 @@ export async function measureMessageItem(
   const [a, b] = population.users as [string, string];
   const sender = population.devices.get(a)?.[0] as Device;
   const recipients = population.devices.get(b) ?? [];
-  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
   try {
     const probeText = 'p'.repeat(100);
     const probe = await send(sender, b, recipients, probeText);
@@ -130,7 +130,7 @@ export async function measurePresenceWeight(
   const [a, b, ...others] = population.users as [string, string, ...string[]];
   const deviceA = population.devices.get(a)?.[0] as Device;
   const deviceB = population.devices.get(b)?.[0] as Device;
-  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
   const rows: PresenceWeightRow[] = [];
   let followed = 0;
   try {

@@ -4,12 +4,14 @@
  * tests DynamoDB Local's own life cycle (local-stack.test.ts) still starts one itself.
  */
 import type { TestProject } from 'vitest/node';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../infra/local/dynamodb.ts';
+import { type DynamoDbLocal, type LocalCredentials, startDynamoDbLocal } from '../infra/local/dynamodb.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** `http://127.0.0.1:{port}` of the shared DynamoDB Local. */
     dynamoEndpoint: string;
+    /** The run's random key: the database of the shared DynamoDB Local that holds the files' tables. */
+    dynamoCredentials: LocalCredentials;
   }
 }
 
@@ -18,6 +20,7 @@ let dynamo: DynamoDbLocal | undefined;
 export async function setup(project: TestProject): Promise<void> {
   dynamo = await startDynamoDbLocal();
   project.provide('dynamoEndpoint', dynamo.endpoint);
+  project.provide('dynamoCredentials', dynamo.credentials);
 }
 
 export async function teardown(): Promise<void> {

@@ -2,6 +2,7 @@
  * Fixed settings of the local stack (`npm start`). Everything here is a development value:
  * the secret is public by construction and only the local gateway accepts its tokens.
  */
+import { fileURLToPath } from 'node:url';
 
 /** The AWS region, account and API id the local stack pretends to be. */
 export const LOCAL_REGION = 'us-east-1';
@@ -16,6 +17,14 @@ export const DEFAULT_WS_PORT = 3001;
 export const DEFAULT_HTTP_PORT = 3000;
 /** DynamoDB Local of `npm start` (a fixed port, so `npm run admin` finds it). @default 8000 */
 export const DEFAULT_DYNAMO_PORT = 8000;
+
+/**
+ * Where `npm start` writes the random key of its DynamoDB Local database (mode 0600, in the
+ * gitignored `.parley/` of the repository), and where `npm run admin` reads it.
+ */
+export const LOCAL_CREDENTIALS_FILE = fileURLToPath(
+  new URL('../../.parley/local-credentials.json', import.meta.url),
+);
 
 const DEFAULT_LOCAL_JWT_SECRET = 'parley-local-development-secret-do-not-use-in-the-cloud';
 

@@ -10,9 +10,16 @@
  * five seconds later if it is still alive. `stop()` uses the very same path (it closes the
  * pipe), so the guarantee is exercised on every run, and falls back to killing the whole
  * process group.
+ *
+ * DynamoDB Local has no bind-address option: it listens on every interface. So it runs without
+ * `-sharedDb` (one database per access key id and region) and every start gets a random key
+ * (`localCredentials`): a caller elsewhere on the network who does not know the key gets an
+ * empty database of its own. `-cors ''` allows no browser origin. README, "Local stack", says
+ * what listens where.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +36,51 @@ import {
 import type { KeyAttribute, TableDefinition } from '../../lambdas/tables.ts';
 import { LOCAL_REGION } from './config.ts';
 
+/** The access key a DynamoDB Local database belongs to (DynamoDB Local keeps one per key id and region). */
+export interface LocalCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Where `localCredentials` keeps the key of a persisted database, in its directory. */
+export const CREDENTIALS_FILE = 'credentials.json';
+
+/**
+ * A fresh random key (DynamoDB Local takes letters and digits only in a key id), or, for a
+ * database persisted in `persistDir`, the key kept in `{persistDir}/credentials.json` (mode
+ * 0600, made on first use): the database file is named after the key, so it must not change.
+ */
+export function localCredentials(persistDir?: string): LocalCredentials {
+  const fresh = (): LocalCredentials => ({
+    accessKeyId: `parley${randomBytes(12).toString('hex')}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  });
+  if (persistDir === undefined) return fresh();
+  const dir = resolve(persistDir);
+  const file = join(dir, CREDENTIALS_FILE);
+  try {
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalCredentials>;
+    if (typeof kept.accessKeyId === 'string' && typeof kept.secretAccessKey === 'string') {
+      return { accessKeyId: kept.accessKeyId, secretAccessKey: kept.secretAccessKey };
+    }
+    throw new Error(`${file} holds no accessKeyId and secretAccessKey`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const credentials = fresh();
+  writeCredentialsFile(file, credentials);
+  return credentials;
+}
+
+/** Writes `credentials` as JSON to `file`, readable by this user only (its directory made 0700 if new). */
+export function writeCredentialsFile(file: string, credentials: LocalCredentials): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Only the two fields: the SDK adds its own bookkeeping to a credentials object it was given.
+  const { accessKeyId, secretAccessKey } = credentials;
+  writeFileSync(file, `${JSON.stringify({ accessKeyId, secretAccessKey }, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // writeFileSync's mode applies to a new file only
+}
+
 export interface DynamoDbLocalOptions {
   /** Port to listen on; 0 or undefined picks a free one. */
   readonly port?: number;
@@ -38,12 +90,16 @@ export interface DynamoDbLocalOptions {
   readonly verbose?: boolean;
   /** How long to wait for the emulator to answer. @default 30000 */
   readonly startTimeoutMs?: number;
+  /** The key its users sign with. @default `localCredentials(persistDir)` */
+  readonly credentials?: LocalCredentials;
 }
 
 export interface DynamoDbLocal {
   /** `http://127.0.0.1:{port}` */
   readonly endpoint: string;
   readonly port: number;
+  /** The key whose database holds the tables (see the module comment). */
+  readonly credentials: LocalCredentials;
   /** The Java process id (for tests of the no-orphan guarantee). */
   readonly javaPid: number;
   /** The watchdog shell's process id, which is also the id of the process group. */
@@ -155,7 +211,11 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
-async function spawnOnce(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+async function spawnOnce(
+  port: number,
+  credentials: LocalCredentials,
+  options: DynamoDbLocalOptions,
+): Promise<DynamoDbLocal> {
   const home = dynamoDbLocalHome();
   const args = [
     ...JVM_FLAGS,
@@ -164,8 +224,11 @@ async function spawnOnce(port: number, options: DynamoDbLocalOptions): Promise<D
     join(home, 'DynamoDBLocal.jar'),
     '-port',
     String(port),
-    '-sharedDb',
     '-disableTelemetry',
+    // An empty allow-list: no web page may call it. (`-help` says the default is `*`; this release
+    // in fact echoes only a listed origin, but the default is not ours to rely on.)
+    '-cors',
+    '',
   ];
   if (options.persistDir === undefined) {
     args.push('-inMemory');
@@ -249,7 +312,7 @@ async function spawnOnce(port: number, options: DynamoDbLocalOptions): Promise<D
   try {
     const pid = await Promise.race([ready, exited]);
     if (child.pid === undefined) throw new Error('Could not spawn sh');
-    return { endpoint, port, javaPid: pid, watchdogPid: child.pid, stop };
+    return { endpoint, port, credentials, javaPid: pid, watchdogPid: child.pid, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -262,11 +325,12 @@ async function spawnOnce(port: number, options: DynamoDbLocalOptions): Promise<D
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   // A port picked as free can be taken before Java binds it; try a few.
+  const credentials = options.credentials ?? localCredentials(options.persistDir);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
     try {
-      return await spawnOnce(port, options);
+      return await spawnOnce(port, credentials, options);
     } catch (error) {
       lastError = error;
       if (options.port !== undefined && options.port !== 0) break;
@@ -292,26 +356,24 @@ function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchem
   return schema;
 }
 
-/** A DynamoDB client for `endpoint` with the local stack's dummy credentials. */
-export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: LOCAL_REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+/** A DynamoDB client for `endpoint` that signs with `credentials` (the database of that key). */
+export function localDynamoClient(endpoint: string, credentials: LocalCredentials): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials });
 }
 
 /**
  * Creates every table of `definitions` (keys, GSIs projecting ALL, on-demand, TTL) under the
- * name `tableName(id)`. Tables that already exist (a persisted database) are left as they are.
+ * name `tableName(id)`, in the database of `credentials`. Tables that already exist (a persisted
+ * database) are left as they are.
  * @returns the names of the tables created
  */
 export async function createTables(
   endpoint: string,
+  credentials: LocalCredentials,
   definitions: readonly TableDefinition[],
   tableName: (id: string) => string,
 ): Promise<string[]> {
-  const client = localDynamoClient(endpoint);
+  const client = localDynamoClient(endpoint, credentials);
   try {
     const existing = new Set<string>();
     let start: string | undefined;

@@ -8,6 +8,7 @@
  *   npm start -- --no-web          without the web app
  *   npm start -- --faults          DynamoDB and the Management API behind fault proxies (POST /_local/faults)
  */
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WebApp } from '../../web/server.ts';
 import {
@@ -17,7 +18,9 @@ import {
   DEFAULT_WS_PORT,
   DEMO_PASSWORD,
   DEMO_USERS,
+  LOCAL_CREDENTIALS_FILE,
 } from './config.ts';
+import { writeCredentialsFile } from './dynamodb.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 import { signLocalToken } from './tokens.ts';
 
@@ -86,6 +89,9 @@ try {
   process.exit(1);
 }
 
+// DynamoDB Local listens on every interface; its random key is the lock (README, "Local stack").
+writeCredentialsFile(LOCAL_CREDENTIALS_FILE, stack.dynamoCredentials);
+
 // Imported only now: the adapter reads the table names from the environment the stack set.
 const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
 const users = new DynamoUserSeeder();
@@ -109,6 +115,7 @@ const lines = [
   `  Management API     ${stack.managementEndpoint}/@connections/{connectionId}`,
   `  HTTP API           ${stack.httpUrl}`,
   `  DynamoDB Local     ${stack.dynamoEndpoint}  (${values.persist ? `persisted in ${values.persist}` : 'in memory'})`,
+  `                     its key: ${relative(process.cwd(), LOCAL_CREDENTIALS_FILE)} (npm run admin reads it)`,
   `  S3 (media)         ${stack.s3Endpoint}/${stack.env.MEDIA_BUCKET}  (${values.persist ? `persisted in ${values.persist}/s3` : 'a temporary directory'})`,
   ...(stack.faults
     ? [

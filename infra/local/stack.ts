@@ -23,7 +23,14 @@ import {
   LOCAL_SENDER_EMAIL,
   localTableName,
 } from './config.ts';
-import { createTables, type DynamoDbLocal, freePort, startDynamoDbLocal } from './dynamodb.ts';
+import {
+  createTables,
+  type DynamoDbLocal,
+  freePort,
+  type LocalCredentials,
+  localCredentials,
+  startDynamoDbLocal,
+} from './dynamodb.ts';
 import {
   dynamoOperation,
   FaultProxy,
@@ -58,6 +65,12 @@ export interface LocalStackOptions {
    * database running when it stops.
    */
   readonly dynamoEndpoint?: string;
+  /**
+   * The key to sign DynamoDB requests with (DynamoDB Local keeps one database per key,
+   * infra/local/dynamodb.ts); also the handlers' AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+   * @default the key kept in `persistDir`, or a fresh random one
+   */
+  readonly dynamoCredentials?: LocalCredentials;
   /** The port of the DynamoDB Local the stack starts (without `dynamoEndpoint`). @default a free port */
   readonly dynamoPort?: number;
   /** Prefix of the physical table names. @default 'parley-local-' */
@@ -91,6 +104,8 @@ export interface LocalStack {
   readonly managementEndpoint: string;
   /** `http://127.0.0.1:{port}` of DynamoDB Local. */
   readonly dynamoEndpoint: string;
+  /** The key of the stack's database in DynamoDB Local (and of its S3). */
+  readonly dynamoCredentials: LocalCredentials;
   /** `http://127.0.0.1:{port}` of the local S3, what AWS_ENDPOINT_URL_S3 holds; its bucket is MEDIA_BUCKET. */
   readonly s3Endpoint: string;
   /** Every environment variable the stack set for the handlers. */
@@ -156,6 +171,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     previous?.dynamo ?? (options.dynamoEndpoint === undefined ? options.dynamoPort || (await freePort()) : 0);
   const dynamoEndpoint = options.dynamoEndpoint ?? `http://127.0.0.1:${dynamoPort}`;
   const s3Port = previous?.s3 ?? (options.s3Port || (await freePort()));
+  const credentials = options.dynamoCredentials ?? localCredentials(options.persistDir);
   const tableName = (id: string) =>
     options.tablePrefix === undefined ? localTableName(id) : `${options.tablePrefix}${id}`;
 
@@ -221,8 +237,8 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     SENDER_EMAIL: LOCAL_SENDER_EMAIL,
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_DYNAMODB: faults?.dynamodb.url ?? dynamoEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: http.value.url,
@@ -258,10 +274,10 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     // Java starts while the handlers load: both only need the environment.
     const database = (async () => {
       if (options.dynamoEndpoint === undefined) {
-        dynamo = await startDynamoDbLocal({ port: dynamoPort, persistDir: options.persistDir });
+        dynamo = await startDynamoDbLocal({ port: dynamoPort, persistDir: options.persistDir, credentials });
       }
       timings.dynamoReadyMs = since();
-      await createTables(dynamoEndpoint, tableList, tableName);
+      await createTables(dynamoEndpoint, credentials, tableList, tableName);
       timings.tablesReadyMs = since();
     })();
     const handlers = (async () => {
@@ -286,10 +302,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
       s3 = await startLocalS3({
         port: s3Port,
         bucket: LOCAL_MEDIA_BUCKET,
-        credentials: {
-          accessKeyId: env.AWS_ACCESS_KEY_ID as string,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
-        },
+        credentials,
         persistDir: options.persistDir,
       });
     })();
@@ -306,6 +319,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     httpUrl: http.value.url,
     managementEndpoint: gateway.value.managementEndpoint,
     dynamoEndpoint,
+    dynamoCredentials: credentials,
     s3Endpoint: `http://127.0.0.1:${s3Port}`,
     env,
     tables,

@@ -3,15 +3,27 @@
  * subscriptions for a VAPID key, checks each push's VAPID signature, decrypts the payload
  * (aes128gcm) and keeps what each subscription received; expiring a subscription makes its
  * pushes answer 410, as a browser's push service does after an unsubscribe.
+ *
+ * Its own `startServer` listens on every interface (and exits the process on a listen error),
+ * so this module registers its routes and listens on 127.0.0.1 itself.
  */
+
+import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 
 const require = createRequire(import.meta.url);
 
 interface TestingServer {
-  startServer(): void;
-  _server?: { close(callback: () => void): void; once(event: 'listening', listener: () => void): void };
+  /** Its express application. */
+  _app: { listen(port: number, host: string): HttpServer };
+  setRequestHandlers(): void;
+}
+
+/** web-push-testing's state; the routes of every server read the one last constructed. */
+interface PushApiModel {
+  /** The prefix of the subscription endpoints it hands out. */
+  notifyUrl: string;
 }
 
 /** A PushSubscriptionJSON with the test service's id of it. */
@@ -48,19 +60,19 @@ export async function startWebPushService(port?: number): Promise<WebPushService
     port: number,
   ) => TestingServer;
   const { PushApiModel } = require('web-push-testing/src/PushApiModel.js') as {
-    PushApiModel: new () => unknown;
+    PushApiModel: new () => PushApiModel;
   };
   const listenPort = port ?? (await freePort());
-  const server = new WebPushTestingServer(new PushApiModel(), listenPort);
-  const log = console.log;
-  console.log = () => undefined; // it announces "Server running on port …"
-  try {
-    server.startServer();
-    await new Promise<void>((resolve) => server._server?.once('listening', resolve));
-  } finally {
-    console.log = log;
-  }
-  const url = `http://localhost:${listenPort}`;
+  const model = new PushApiModel();
+  const testing = new WebPushTestingServer(model, listenPort);
+  const url = `http://127.0.0.1:${listenPort}`;
+  model.notifyUrl = `${url}/notify/`; // it says localhost, which may resolve to ::1
+  testing.setRequestHandlers();
+  const server = testing._app.listen(listenPort, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
   const post = async (path: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${url}${path}`, {
       method: 'POST',
@@ -86,6 +98,6 @@ export async function startWebPushService(port?: number): Promise<WebPushService
     async expire(clientHash) {
       await post(`/expire-subscription/${clientHash}`);
     },
-    stop: () => new Promise<void>((resolve) => (server._server ? server._server.close(resolve) : resolve())),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run admin -- <command>`: what an operator does to accounts (docs/operations.md, "Admin").
- * Against the local stack of `npm start` by default (its DynamoDB Local on :8000, tables
- * `parley-local-*`, Management API on :3001), or against a deployed stack by the outputs file of
+ * Against the local stack of `npm start` by default (its DynamoDB Local on :8000 with the key in
+ * .parley/local-credentials.json, tables `parley-local-*`, Management API on :3001), or against a deployed stack by the outputs file of
  * `cdk deploy --outputs-file FILE` and the caller's AWS credentials (profile, SSO, environment).
  */
 import { randomBytes } from 'node:crypto';
@@ -12,10 +12,12 @@ import { tableList } from '../../lambdas/tables.ts';
 import {
   DEFAULT_DYNAMO_PORT,
   DEFAULT_WS_PORT,
+  LOCAL_CREDENTIALS_FILE,
   LOCAL_REGION,
   LOCAL_STAGE,
   localTableName,
 } from '../local/config.ts';
+import type { LocalCredentials } from '../local/dynamodb.ts';
 
 export const ADMIN_USAGE = `Usage: npm run admin -- <command> [options] [target]
 
@@ -35,7 +37,8 @@ Commands:
                         see it at their next read; no event is pushed)
 
 Target (default: the local stack of npm start):
-  --dynamo-endpoint URL       local DynamoDB (default http://127.0.0.1:${DEFAULT_DYNAMO_PORT})
+  --dynamo-endpoint URL       local DynamoDB (default http://127.0.0.1:${DEFAULT_DYNAMO_PORT}), signed with the
+                              key npm start wrote to .parley/local-credentials.json
   --table-prefix P            local table names (default parley-local-)
   --management-endpoint URL   local Management API (default http://127.0.0.1:${DEFAULT_WS_PORT}/${LOCAL_STAGE})
   --outputs FILE [--stack NAME]
@@ -48,6 +51,8 @@ export interface AdminTarget {
   readonly tableNames: Readonly<Record<string, string>>;
   /** Set for the local stack; a deployed stack uses the SDK's own resolution. */
   readonly dynamoEndpoint?: string;
+  /** The key of the local DynamoDB database (local only). @default the one `npm start` wrote to LOCAL_CREDENTIALS_FILE */
+  readonly credentials?: LocalCredentials;
   readonly managementEndpoint: string;
   readonly region?: string;
   readonly local: boolean;
@@ -55,7 +60,12 @@ export interface AdminTarget {
 
 /** The local stack of `npm start`, or one with other ports and prefix. */
 export function localTarget(
-  options: { dynamoEndpoint?: string; tablePrefix?: string; managementEndpoint?: string } = {},
+  options: {
+    dynamoEndpoint?: string;
+    tablePrefix?: string;
+    managementEndpoint?: string;
+    credentials?: LocalCredentials;
+  } = {},
 ): AdminTarget {
   const prefix = options.tablePrefix;
   return {
@@ -63,6 +73,7 @@ export function localTarget(
     local: true,
     region: LOCAL_REGION,
     dynamoEndpoint: options.dynamoEndpoint ?? `http://127.0.0.1:${DEFAULT_DYNAMO_PORT}`,
+    credentials: options.credentials,
     managementEndpoint: options.managementEndpoint ?? `http://127.0.0.1:${DEFAULT_WS_PORT}/${LOCAL_STAGE}`,
     tableNames: Object.fromEntries(
       tableList.map((table) => [
@@ -104,9 +115,26 @@ export function deployedTarget(outputsJson: string, stackName?: string): AdminTa
   return { description: `stack ${name}`, local: false, tableNames, managementEndpoint, region };
 }
 
+/** The key `npm start` wrote for its DynamoDB Local database (infra/local/main.ts). */
+export function readLocalCredentials(file = LOCAL_CREDENTIALS_FILE): LocalCredentials {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new Error(`${file} does not exist: is the local stack running (npm start)?`);
+  }
+  const { accessKeyId, secretAccessKey } = JSON.parse(text) as Partial<LocalCredentials>;
+  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
+    throw new Error(`${file} holds no accessKeyId and secretAccessKey`);
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
 /**
  * Points this process at the target: table-name variables, and for the local stack its endpoint,
- * region and dummy credentials. Call before importing any adapter (they read it at load).
+ * region and the key of its DynamoDB Local database. Call before importing any adapter (they read
+ * it at load).
  */
 export function applyTarget(target: AdminTarget): void {
   for (const table of tableList) {
@@ -117,8 +145,9 @@ export function applyTarget(target: AdminTarget): void {
   process.env.MANAGEMENT_API_ENDPOINT = target.managementEndpoint;
   if (target.local) {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = target.dynamoEndpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'local';
-    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    const credentials = target.credentials ?? readLocalCredentials();
+    process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
   }

@@ -21,8 +21,9 @@ let documents: DynamoDBDocumentClient;
 beforeAll(async () => {
   // The run's shared DynamoDB Local (test/global-setup.ts).
   const endpoint = inject('dynamoEndpoint');
-  await createTables(endpoint, tableList, tableName);
-  documents = DynamoDBDocumentClient.from(localDynamoClient(endpoint), {
+  const credentials = inject('dynamoCredentials');
+  await createTables(endpoint, credentials, tableList, tableName);
+  documents = DynamoDBDocumentClient.from(localDynamoClient(endpoint, credentials), {
     marshallOptions: { removeUndefinedValues: true },
   });
 });

@@ -94,12 +94,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     quiet: true,
     // The run's shared DynamoDB Local (test/global-setup.ts), with tables of this file's own.
     dynamoEndpoint: inject('dynamoEndpoint'),
+    dynamoCredentials: inject('dynamoCredentials'),
     tablePrefix: `test-${process.pid}-${randomUUID().slice(0, 8)}-`,
   });
   // Imported only now: adapters read the table names the stack just put in the environment.
   const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
   const seeder = new DynamoUserSeeder();
-  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
   const allClients: ParleyClient[] = [];
   /** Connections whose `$disconnect` has not finished yet. */
   const open = new Set<string>();
