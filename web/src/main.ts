@@ -483,7 +483,7 @@ function Messenger({ auth, onLogout }: { auth: Auth; onLogout: () => void }) {
     <header class="bar">
       <h1>Parley</h1>
       <span class="state" data-state=${state} role="status" aria-live="polite" data-testid="connection-state">${state}</span>
-      <span>${auth.user.name}</span>
+      <span class="who">${auth.user.name}</span>
       <${NotificationsControl} session=${session} userId=${me} />
       <button onClick=${logOut}>Log out</button>
     </header>
