@@ -62,9 +62,9 @@ export class DynamoPushTargetStore implements PushTargetStore, PushAudience {
     throw new Error('Could not save a push target: the item kept changing');
   }
 
-  async remove(userId: string, pushId: string): Promise<void> {
+  async take(userId: string, pushId: string): Promise<PushTarget | undefined> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: pushKey(userId),
@@ -72,11 +72,19 @@ export class DynamoPushTargetStore implements PushTargetStore, PushAudience {
           // Never creates an empty item for a user without targets.
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#id': pushId },
+          // The removed target, if it was there: { targets: { [pushId]: target } }.
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
+      return (Attributes?.targets as Record<string, PushTarget> | undefined)?.[pushId];
     } catch (error) {
       if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+      return undefined;
     }
+  }
+
+  async remove(userId: string, pushId: string): Promise<void> {
+    await this.take(userId, pushId);
   }
 
   async of(userIds: readonly string[]): Promise<Map<string, PushTarget[]>> {

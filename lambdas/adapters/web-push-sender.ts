@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import webPush from 'web-push';
 import type { PushTarget } from '../domain/push.ts';
-import type { Notification, WebPushOutcome, WebPushSender } from '../domain/push-notifications.ts';
+import type { Notification, PushOutcome, WebPushSender } from '../domain/push-notifications.ts';
 import { logger } from '../shared/logger.ts';
 
 /** The VAPID key pair (base64url, as `web-push generate-vapid-keys` writes them) and contact. */
@@ -24,7 +24,11 @@ const TIMEOUT_MS = 5_000;
 export class LibraryWebPushSender implements WebPushSender {
   constructor(private readonly vapid: () => Promise<VapidKeys>) {}
 
-  async send(target: PushTarget, notification: Notification): Promise<WebPushOutcome> {
+  async send(target: PushTarget, notification: Notification): Promise<PushOutcome> {
+    if (target.platform !== 'webpush') {
+      logger.error('Not a Web Push target', { pushId: target.pushId, platform: target.platform });
+      return 'failed';
+    }
     const vapid = await this.vapid();
     try {
       // The library encrypts and signs; the request goes out through fetch, which (unlike the

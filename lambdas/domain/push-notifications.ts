@@ -6,7 +6,7 @@
 import type { Message } from '../../protocol/index.ts';
 import { logger } from '../shared/logger.ts';
 import type { ConnectionRef } from './ports.ts';
-import type { PushTarget } from './push.ts';
+import { isSnsTarget, type PushTarget, type SnsPushTarget, type WebPushTarget } from './push.ts';
 
 /** What the worker needs to notify a message's offline recipients; the queue message's body. */
 export interface PushJob {
@@ -33,11 +33,21 @@ export interface Notification {
   readonly data: { readonly conversationId: string; readonly messageId: string };
 }
 
-export type WebPushOutcome = 'sent' | 'gone' | 'failed';
+/** What became of one push: delivered to the push service, the target is gone for good, or to retry. */
+export type PushOutcome = 'sent' | 'gone' | 'failed';
+/** Web Push's outcomes: the same three. */
+export type WebPushOutcome = PushOutcome;
 
 /** Sends one encrypted Web Push message (adapters/web-push-sender.ts). */
 export interface WebPushSender {
-  send(target: PushTarget, notification: Notification): Promise<WebPushOutcome>;
+  send(target: WebPushTarget, notification: Notification): Promise<PushOutcome>;
+}
+
+/** Sends one APNs or FCM notification through the target's SNS endpoint (adapters/sns-push-sender.ts). */
+export interface MobilePushSender {
+  send(target: SnsPushTarget, notification: Notification): Promise<PushOutcome>;
+  /** Deletes the SNS endpoint of a target that is gone; one that is gone already is no error. */
+  remove(endpointArn: string): Promise<void>;
 }
 
 /** The worker's reads: the sender's name and the recipients' targets (one BatchGetItem per 100). */
@@ -52,7 +62,10 @@ export interface PushAudience {
 
 export interface PushWorkerDeps {
   readonly audience: PushAudience;
+  /** Web Push targets. */
   readonly sender: WebPushSender;
+  /** APNs and FCM targets; without it their pushes fail (and the job is retried). */
+  readonly mobile?: MobilePushSender;
 }
 
 /** What a notification body says when the target did not choose previews. */
@@ -101,6 +114,31 @@ export function pushJobOf(
   };
 }
 
+/** One push to one target, by its platform. */
+async function pushTo(
+  deps: PushWorkerDeps,
+  target: PushTarget,
+  notification: Notification,
+): Promise<PushOutcome> {
+  if (!isSnsTarget(target)) return deps.sender.send(target, notification);
+  if (deps.mobile === undefined) {
+    logger.error('No sender for APNs and FCM targets', { pushId: target.pushId, platform: target.platform });
+    return 'failed';
+  }
+  return deps.mobile.send(target, notification);
+}
+
+/** Forgets a gone target: its entry in the user's item, and a device's SNS endpoint (best effort). */
+async function forget(deps: PushWorkerDeps, userId: string, target: PushTarget): Promise<void> {
+  await deps.audience.remove(userId, target.pushId);
+  if (!isSnsTarget(target) || deps.mobile === undefined) return;
+  try {
+    await deps.mobile.remove(target.endpointArn);
+  } catch (error) {
+    logger.warn('Could not delete a gone SNS endpoint', { error: error as Error, pushId: target.pushId });
+  }
+}
+
 /**
  * Sends one notification to every target of every recipient, deletes the targets the push
  * service reports gone, and tells how many failed otherwise (the caller retries the job).
@@ -114,16 +152,16 @@ export async function deliverPushJob(
   const outcomes = await Promise.all(
     [...targets].flatMap(([userId, userTargets]) =>
       userTargets.map(async (target) => {
-        const outcome = await deps.sender.send(target, notificationOf(job, name, target.previews));
-        if (outcome === 'gone') await deps.audience.remove(userId, target.pushId);
+        const outcome = await pushTo(deps, target, notificationOf(job, name, target.previews));
+        if (outcome === 'gone') await forget(deps, userId, target);
         return outcome;
       }),
     ),
   );
   const counts = { sent: 0, gone: 0, failed: 0 };
   for (const outcome of outcomes) counts[outcome] += 1;
-  logger.info('Web Push job delivered', { messageId: job.messageId, ...counts });
-  if (counts.failed > 0) logger.warn('Some Web Pushes failed; the job is retried', counts);
+  logger.info('Push job delivered', { messageId: job.messageId, ...counts });
+  if (counts.failed > 0) logger.warn('Some pushes failed; the job is retried', counts);
   return counts;
 }
 

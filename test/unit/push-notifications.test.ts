@@ -1,5 +1,8 @@
+import { InternalErrorException, ThrottledException } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
-import type { PushTarget } from '../../lambdas/domain/push.ts';
+import { SnsPlatformEndpoints } from '../../lambdas/adapters/sns-endpoints.ts';
+import { SnsMobilePushSender } from '../../lambdas/adapters/sns-push-sender.ts';
+import type { PushTarget, SnsPlatform, SnsPushTarget } from '../../lambdas/domain/push.ts';
 import {
   deliverPushBatch,
   deliverPushJob,
@@ -12,6 +15,7 @@ import {
   type WebPushOutcome,
 } from '../../lambdas/domain/push-notifications.ts';
 import type { Message } from '../../protocol/index.ts';
+import { APNS_APP, APNS_SANDBOX_APP, apnsToken, FakeSns, FCM_APP, fcmToken } from './fake-sns.ts';
 
 const target = (pushId: string, previews: boolean): PushTarget => ({
   pushId,
@@ -149,5 +153,122 @@ describe('deliverPushBatch', () => {
       { id: 'not-a-job', body: JSON.stringify({ messageId: 1 }) },
     ]);
     expect(retry).toEqual(['push-failed', 'threw']);
+  });
+});
+
+describe('deliverPushJob to APNs and FCM devices (SNS)', () => {
+  /** bob: an APNs device with previews, an FCM device and a browser without; cat: an APNs sandbox device. */
+  const setUp = async () => {
+    const sns = new FakeSns();
+    const snsTarget = async (
+      platform: SnsPlatform,
+      token: string,
+      application: string,
+      pushId: string,
+      previews: boolean,
+    ): Promise<SnsPushTarget> => {
+      const endpoints = new SnsPlatformEndpoints(sns.client, { [platform]: application });
+      const { endpointArn } = await endpoints.register(platform, token, pushId);
+      return { pushId, platform, endpointArn, previews, createdAt: '2026-01-01T00:00:00.000Z' };
+    };
+    const bobPhone = await snsTarget('apns', apnsToken(1), APNS_APP, 'b-apns', true);
+    const bobTablet = await snsTarget('fcm', fcmToken(1), FCM_APP, 'b-fcm', false);
+    const catPhone = await snsTarget('apns', apnsToken(2), APNS_SANDBOX_APP, 'c-apns', false);
+    const targets = new Map<string, PushTarget[]>([
+      ['bob', [bobPhone, bobTablet, target('b-web', false)]],
+      ['cat', [catPhone]],
+    ]);
+    const removed: string[] = [];
+    const webPushes: string[] = [];
+    sns.commands.length = 0;
+    const deps = {
+      audience: {
+        audience: async () => ({ senderName: 'Ann', targets }),
+        remove: async (userId: string, pushId: string) => {
+          removed.push(`${userId}/${pushId}`);
+        },
+      },
+      sender: {
+        send: async (t: PushTarget): Promise<WebPushOutcome> => {
+          webPushes.push(t.pushId);
+          return 'sent';
+        },
+      },
+      mobile: new SnsMobilePushSender(sns.client),
+    };
+    return { sns, deps, removed, webPushes, bobPhone, bobTablet, catPhone };
+  };
+
+  it("publishes one message per device in its push service's shape, the text only where previews were chosen", async () => {
+    const { sns, deps, webPushes, bobPhone, bobTablet, catPhone } = await setUp();
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 4, gone: 0, failed: 0 });
+    expect(webPushes).toEqual(['b-web']);
+    const data = { conversationId: 'ann#bob', messageId: 'm1' };
+    const apns = (body: string) => ({
+      aps: { alert: { title: 'Ann', body }, sound: 'default', 'thread-id': 'ann#bob' },
+      ...data,
+    });
+    expect(sns.published().sort((a, b) => a.targetArn.localeCompare(b.targetArn))).toEqual(
+      [
+        { targetArn: bobPhone.endpointArn, service: 'APNS', payload: apns('the secret plan') },
+        {
+          targetArn: bobTablet.endpointArn,
+          service: 'GCM',
+          payload: {
+            fcmV1Message: { message: { notification: { title: 'Ann', body: 'New message' }, data } },
+          },
+        },
+        { targetArn: catPhone.endpointArn, service: 'APNS_SANDBOX', payload: apns('New message') },
+      ].sort((a, b) => a.targetArn.localeCompare(b.targetArn)),
+    );
+    for (const publish of sns.sent('Publish')) {
+      expect(publish.MessageStructure).toBe('json');
+      expect(Object.keys(publish.MessageAttributes as object)).toEqual([
+        publish.TargetArn === bobTablet.endpointArn
+          ? 'AWS.SNS.MOBILE.FCM.TTL'
+          : publish.TargetArn === bobPhone.endpointArn
+            ? 'AWS.SNS.MOBILE.APNS.TTL'
+            : 'AWS.SNS.MOBILE.APNS_SANDBOX.TTL',
+      ]);
+      if (publish.TargetArn !== bobPhone.endpointArn) expect(publish.Message).not.toContain('secret');
+    }
+  });
+
+  it('deletes a device SNS disabled or deleted: its target and its endpoint', async () => {
+    const { sns, deps, removed, bobTablet, catPhone } = await setUp();
+    sns.disable(bobTablet.endpointArn);
+    sns.endpoints.delete(catPhone.endpointArn);
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 2, gone: 2, failed: 0 });
+    expect(removed.sort()).toEqual(['bob/b-fcm', 'cat/c-apns']);
+    expect(
+      sns
+        .sent('DeleteEndpoint')
+        .map((input) => input.EndpointArn)
+        .sort(),
+    ).toEqual([bobTablet.endpointArn, catPhone.endpointArn].sort());
+    expect(sns.endpoints.has(bobTablet.endpointArn)).toBe(false);
+  });
+
+  it('keeps the targets and asks for the job again when SNS fails otherwise', async () => {
+    const { sns, deps, removed } = await setUp();
+    const metadata = { $metadata: {} };
+    sns.publishFailures.push(
+      new ThrottledException({ ...metadata, message: 'Rate exceeded' }),
+      new InternalErrorException({ ...metadata, message: 'Internal error' }),
+    );
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 2, gone: 0, failed: 2 });
+    expect(removed).toEqual([]);
+    expect(sns.sent('DeleteEndpoint')).toEqual([]);
+    sns.publishFailures.push(new ThrottledException({ ...metadata, message: 'Rate exceeded' }));
+    expect(await deliverPushBatch(deps, [{ id: 'throttled', body: JSON.stringify(job) }])).toEqual([
+      'throttled',
+    ]);
+  });
+
+  it('fails (and retries) device pushes when the worker has no SNS sender', async () => {
+    const { deps, webPushes } = await setUp();
+    const { mobile: _mobile, ...webOnly } = deps;
+    expect(await deliverPushJob(webOnly, job)).toEqual({ sent: 1, gone: 0, failed: 3 });
+    expect(webPushes).toEqual(['b-web']);
   });
 });
