@@ -19,7 +19,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -326,6 +334,7 @@ async function spawnOnce(
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   // A port picked as free can be taken before Java binds it; try a few.
   const credentials = options.credentials ?? localCredentials(options.persistDir);
+  if (options.persistDir !== undefined) adoptSharedDatabase(resolve(options.persistDir), credentials);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
@@ -337,6 +346,16 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     }
   }
   throw lastError;
+}
+
+/**
+ * A directory persisted before the stack had keys holds the `-sharedDb` file; it becomes the
+ * database of `credentials` (DynamoDB Local names that one `{accessKeyId}_{region}.db`).
+ */
+function adoptSharedDatabase(dir: string, credentials: LocalCredentials): void {
+  const shared = join(dir, 'shared-local-instance.db');
+  const own = join(dir, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
 }
 
 function attributeDefinitions(table: TableDefinition): AttributeDefinition[] {
