@@ -11,6 +11,7 @@ import { type HttpRouteDefinition, httpRoutes, webSocketRoutes } from '../lambda
 import { HttpAuthApi } from './constructs/http-api.ts';
 import { MediaBucket } from './constructs/media-bucket.ts';
 import { Monitoring } from './constructs/monitoring.ts';
+import { PushNotifications } from './constructs/push.ts';
 import type { SesSettings } from './constructs/route-function.ts';
 import { Storage } from './constructs/storage.ts';
 import { MessengerWebSocketApi } from './constructs/websocket-api.ts';
@@ -80,6 +81,8 @@ export class MessengerStack extends Stack {
   readonly settings: Settings;
   /** Alarms, their SNS topic, the dashboard, business metrics and tracing. */
   readonly monitoring: Monitoring;
+  /** The push job queue, its worker and the VAPID key pair. */
+  readonly push: PushNotifications;
 
   constructor(scope: Construct, id: string, props: MessengerStackProps = {}) {
     super(scope, id, props);
@@ -144,10 +147,21 @@ export class MessengerStack extends Stack {
       value: this.media.bucket.bucketName,
     });
 
+    const vapidSubject = contextString(this, 'vapidSubject');
+    if (vapidSubject !== undefined && !/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(vapidSubject)) {
+      throw new Error(`Context vapidSubject must be a mailto: or https: URL, got "${vapidSubject}"`);
+    }
+    this.push = new PushNotifications(this, 'Push', {
+      tables: this.storage.tables,
+      vapidSubject: vapidSubject ?? (senderEmail === undefined ? undefined : `mailto:${senderEmail}`),
+      logRetention: settings.logRetention,
+    });
+
     this.webSocket = new MessengerWebSocketApi(this, 'WebSocket', {
       tables: this.storage.tables,
       jwt,
       ses,
+      push: this.push.settings,
       mediaBucket: this.media.bucket,
       stageName: props.stageName ?? settings.stageName,
       createCloudWatchRole:
@@ -170,6 +184,7 @@ export class MessengerStack extends Stack {
       tables: this.storage.tables,
       jwt,
       ses,
+      push: this.push.settings,
       managementApi: this.webSocket.managementApi,
       routes: props.httpRoutes,
       corsOrigins: props.corsOrigins ?? contextList(this, 'corsOrigins'),
@@ -203,6 +218,7 @@ export class MessengerStack extends Stack {
       webSocket: this.webSocket,
       httpApi: this.httpApi,
       tables: this.storage.tables,
+      push: this.push,
       mailConfigurationSetName: this.mailConfigurationSet?.configurationSetName,
       alarmEmail,
       alarmTopicArn,

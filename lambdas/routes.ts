@@ -4,6 +4,8 @@
  * local gateway dispatches from the same list. Adding an action is its schema in protocol/index.ts,
  * one entry in `actionRoutes` and one handler file in lambdas/handlers/ (README, "Adding a route").
  */
+
+import type { HttpEndpoint } from '../protocol/http.ts';
 import { type ClientAction, MEDIA_PURPOSES, type MediaPurpose, ONE_WAY_ACTIONS } from '../protocol/index.ts';
 import type { TableId } from './tables.ts';
 
@@ -23,6 +25,12 @@ export interface Permissions {
    * those its code calls (presigning a PUT needs s3:PutObject, HeadObject s3:GetObject, …).
    */
   readonly media?: readonly MediaPurpose[];
+  /** Sends push jobs to the push queue (`sqs:SendMessage` on that queue, `PUSH_QUEUE_URL`). */
+  readonly pushQueue?: boolean;
+  /** Gets the VAPID public key (`VAPID_PUBLIC_KEY`); no secret read. */
+  readonly vapidPublicKey?: boolean;
+  /** Reads the VAPID key pair from Secrets Manager (`VAPID_SECRET_ARN`), to sign Web Pushes. */
+  readonly vapidKeys?: boolean;
 }
 
 export interface FunctionDefinition {
@@ -88,11 +96,13 @@ export const actionRoutes = {
     handler: 'send-message',
     // Blocks come with the two presence items it reads anyway; it never reads relations. The
     // conversation's head (the list's last message) and, for a group, its members. A media
-    // message: the media item (users table) and the object's size and first bytes.
+    // message: the media item (users table) and the object's size and first bytes. Recipients
+    // without a live connection: one job on the push queue.
     permissions: {
       write: ['messages', 'conversations', 'presence', 'users'],
       manageConnections: true,
       media: ['message'],
+      pushQueue: true,
     },
   },
   // The caller's memberships and their heads, then the messages past each watermark.
@@ -188,6 +198,8 @@ export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
 ];
 
 export interface HttpRouteDefinition extends FunctionDefinition {
+  /** The endpoint's name in protocol/http.ts (its schema, reply and status). */
+  readonly endpoint: HttpEndpoint;
   readonly method: 'GET' | 'POST';
   /** Path of the HTTP API route, e.g. `/auth/login`. */
   readonly path: string;
@@ -204,6 +216,7 @@ const PASSWORD_HASHING_MEMORY_MB = 1769;
 /** The HTTP API (`/auth/*`), served by API Gateway HTTP API in AWS and on :3000 locally. */
 export const httpRoutes: readonly HttpRouteDefinition[] = [
   {
+    endpoint: 'register',
     method: 'POST',
     path: '/auth/register',
     handler: 'auth-register',
@@ -211,12 +224,14 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
     memoryMb: PASSWORD_HASHING_MEMORY_MB,
   },
   {
+    endpoint: 'verify',
     method: 'POST',
     path: '/auth/verify',
     handler: 'auth-verify',
     permissions: { write: ['users', 'presence'], jwtSecret: true },
   },
   {
+    endpoint: 'login',
     method: 'POST',
     path: '/auth/login',
     handler: 'auth-login',
@@ -224,12 +239,14 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
     memoryMb: PASSWORD_HASHING_MEMORY_MB,
   },
   {
+    endpoint: 'resend',
     method: 'POST',
     path: '/auth/resend',
     handler: 'auth-resend',
     permissions: { write: ['users'], jwtSecret: true, ses: true },
   },
   {
+    endpoint: 'logout',
     method: 'POST',
     path: '/auth/logout',
     handler: 'auth-logout',
@@ -237,12 +254,32 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
     permissions: { write: ['users'], read: ['presence'], jwtSecret: true, manageConnections: true },
   },
   {
+    endpoint: 'refresh',
     method: 'POST',
     path: '/auth/refresh',
     handler: 'auth-refresh',
     permissions: { write: ['users'], jwtSecret: true },
   },
+  {
+    endpoint: 'vapidPublicKey',
+    method: 'GET',
+    path: '/push/vapid-public-key',
+    handler: 'push-public-key',
+    permissions: { vapidPublicKey: true },
+  },
 ];
+
+/**
+ * The push worker (not a route): jobs from the push queue, in batches. It reads the sender's
+ * profile and the recipients' push targets (users table) and their memberships (mutes), deletes
+ * the targets a push service reports gone, and signs Web Pushes with the VAPID keys.
+ */
+export const pushWorker: FunctionDefinition = {
+  handler: 'push-worker',
+  permissions: { write: ['users'], read: ['conversations'], vapidKeys: true },
+  // A batch of 10 jobs, each up to 1,000 recipients' targets, at 5 s per push service request.
+  timeoutSeconds: 60,
+};
 
 /** Every table a function needs access to, for its environment variables. */
 export function tablesOf(definition: FunctionDefinition): TableId[] {

@@ -164,6 +164,8 @@ export const httpSchemas = lazyRecord({
         .string()
         .check(z.minLength(1, 'is required'), z.maxLength(256, 'is not a refresh token')),
     }),
+  /** `GET /push/vapid-public-key`: no body. */
+  vapidPublicKey: () => z.strictObject({}),
 });
 
 export type HttpEndpoint = keyof typeof httpSchemas;
@@ -196,6 +198,8 @@ export interface HttpReplies {
   resend: { codeSent: true };
   logout: { loggedOut: true };
   refresh: { token: string; refreshToken: string };
+  /** The application server key a browser subscribes with (`pushManager.subscribe`), base64url. */
+  vapidPublicKey: { publicKey: string };
 }
 
 /** The status of a successful answer, per endpoint (docs/protocol.md). */
@@ -206,4 +210,5 @@ export const httpSuccessStatus = {
   resend: 202,
   logout: 200,
   refresh: 200,
+  vapidPublicKey: 200,
 } as const satisfies Record<HttpEndpoint, number>;

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { stringify } from 'yaml';
 import * as z from 'zod';
+import { httpRoutes } from '../lambdas/routes.ts';
 import { httpSchemas, httpSuccessStatus } from '../protocol/http.ts';
 import { clientSchemas, ONE_WAY_ACTIONS } from '../protocol/index.ts';
 
@@ -362,23 +363,28 @@ export function openApiDocument(prog: ts.Program = program()): Schema {
     content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
   });
   const paths: Record<string, Schema> = {};
-  for (const endpoint of Object.keys(httpSchemas)) {
+  for (const endpoint of Object.keys(httpSchemas) as (keyof typeof httpSchemas)[]) {
     const reply = replies.get(endpoint);
     if (reply === undefined) throw new Error(`HttpReplies has no ${endpoint}`);
-    const status = String(httpSuccessStatus[endpoint as keyof typeof httpSuccessStatus]);
+    const route = httpRoutes.find((definition) => definition.endpoint === endpoint);
+    if (route === undefined) throw new Error(`lambdas/routes.ts has no HTTP route for ${endpoint}`);
+    const status = String(httpSuccessStatus[endpoint]);
     const bearer = endpoint === 'logout';
-    paths[`/auth/${endpoint}`] = {
-      post: {
+    paths[route.path] = {
+      [route.method.toLowerCase()]: {
         operationId: endpoint,
         ...(bearer ? { security: [{ bearer: [] }] } : { security: [] }),
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: zodSchema(httpSchemas[endpoint as keyof typeof httpSchemas], 'draft-2020-12'),
-            },
-          },
-        },
+        // GET takes no body.
+        ...(route.method === 'GET'
+          ? {}
+          : {
+              requestBody: {
+                required: true,
+                content: {
+                  'application/json': { schema: zodSchema(httpSchemas[endpoint], 'draft-2020-12') },
+                },
+              },
+            }),
         responses: {
           [status]: {
             description: 'Done.',
@@ -408,7 +414,7 @@ export function openApiDocument(prog: ts.Program = program()): Schema {
       title: 'Parley HTTP API',
       version: packageVersion,
       description:
-        'Accounts: sign-up with an e-mailed code, login, refresh, logout. Generated from protocol/http.ts by ' +
+        'Accounts: sign-up with an e-mailed code, login, refresh, logout; the Web Push key. Generated from protocol/http.ts by ' +
         '`npm run docs:protocol`; docs/protocol.md explains it. Answers carry `cache-control: no-store`.',
     },
     servers: [{ url: 'http://127.0.0.1:3000', description: 'The local stack (`npm start`).' }],

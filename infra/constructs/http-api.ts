@@ -20,6 +20,7 @@ import type { TableId } from '../../lambdas/tables.ts';
 import {
   type JwtSettings,
   type ManagementApiTarget,
+  type PushSettings,
   RouteFunction,
   type SesSettings,
 } from './route-function.ts';
@@ -59,6 +60,8 @@ export const HTTP_ACCESS_LOG_FIELDS = {
 
 /** Paths under this prefix are the public sign-up and login endpoints (docs/protocol.md, "Accounts: the HTTP API"). */
 export const PUBLIC_AUTH_PATH_PREFIX = '/auth/';
+/** Routes that hand out what is public anyway (the VAPID public key browsers subscribe with). */
+export const PUBLIC_KEY_PATHS: readonly string[] = ['/push/vapid-public-key'];
 
 export interface HttpAuthApiProps {
   /** Every table of the stack; each function gets only those its route names. */
@@ -73,6 +76,11 @@ export interface HttpAuthApiProps {
    * @default - none; a route with `ses` then fails synthesis
    */
   readonly ses?: SesSettings;
+  /**
+   * The push queue and VAPID keys (infra/constructs/push.ts), for routes with push permissions.
+   * @default - none; a route with one then fails synthesis
+   */
+  readonly push?: PushSettings;
   /**
    * The WebSocket API and stage, for routes with `manageConnections` (logout closes the user's sockets).
    * @default - none; a route with `manageConnections` then fails synthesis
@@ -101,7 +109,7 @@ export interface HttpAuthApiProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * Reserved concurrency of each route's function: a floor for sign-up and login, and a ceiling
+   * Reserved concurrency of each /auth/* function: a floor for sign-up and login, and a ceiling
    * on how much of the account's concurrency password hashing can take; 0 means no reservation.
    * @default - no reservation
    */
@@ -115,8 +123,9 @@ export interface HttpAuthApiProps {
  * with default route throttling and JSON access logs. HTTP API stages write access logs without
  * API Gateway's account-level CloudWatch role. No route has an API Gateway authorizer: the `/auth/*`
  * endpoints are how a client obtains a token, and the handlers authenticate the caller themselves
- * (password, e-mailed code, or the bearer token for logout). A route outside `/auth/` fails cdk-nag's
- * AwsSolutions-APIG4 until it gets an authorizer or an acknowledgement of its own.
+ * (password, e-mailed code, or the bearer token for logout). `GET /push/vapid-public-key` answers a
+ * public key. Any other route fails cdk-nag's AwsSolutions-APIG4 until it gets an authorizer or an
+ * acknowledgement of its own.
  */
 export class HttpAuthApi extends Construct {
   readonly api: HttpApi;
@@ -165,8 +174,12 @@ export class HttpAuthApi extends Construct {
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
+        push: props.push,
         managementApi: props.managementApi,
-        reservedConcurrency: props.routeConcurrency,
+        // The account endpoints hash passwords: their reservation caps what a flood costs. The key route needs none.
+        reservedConcurrency: definition.path.startsWith(PUBLIC_AUTH_PATH_PREFIX)
+          ? props.routeConcurrency
+          : undefined,
         logRetention: props.logRetention,
       });
       const route = new HttpRoute(this, `${name}Route`, {
@@ -186,6 +199,13 @@ export class HttpAuthApi extends Construct {
             "HS256 token itself and checks the account's revocation time, which it reads anyway. An API Gateway JWT " +
             "authorizer validates against an OIDC issuer's published key set, which cannot hold an HS256 secret. " +
             'Stage throttling caps guessing. Routes outside /auth/ get no such acknowledgement.',
+        });
+      } else if (PUBLIC_KEY_PATHS.includes(definition.path)) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            `${routeKey} answers the deployment's VAPID public key, which every browser subscription embeds and ` +
+            'which is public by design (RFC 8292); it reads nothing and writes nothing.',
         });
       }
       routeFunctions.set(routeKey, routeFunction);

@@ -23,6 +23,7 @@ import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics.ts';
 import type { TableId } from '../../lambdas/tables.ts';
 import type { HttpAuthApi } from './http-api.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
+import type { PushNotifications } from './push.ts';
 import type { RouteFunction } from './route-function.ts';
 import type { MessengerWebSocketApi } from './websocket-api.ts';
 
@@ -66,12 +67,20 @@ export const ALARM_THRESHOLDS = {
   tableThrottles: 1,
   sesBounceRate: 0.04,
   sesComplaintRate: 0.0008,
+  pushDeadLetters: 1,
+  pushOldestJobSeconds: 300,
 } as const;
 
 export interface MonitoringProps {
   readonly webSocket: MessengerWebSocketApi;
   readonly httpApi: HttpAuthApi;
   readonly tables: Readonly<Record<TableId, ITable>>;
+  /**
+   * The push queue and worker: the worker is watched like the route functions, the queues for jobs
+   * that wait too long or were given up on.
+   * @default - no push alarms
+   */
+  readonly push?: PushNotifications;
   /**
    * The SES configuration set whose reputation (bounce and complaint rates) is watched.
    * @default - no SES alarms
@@ -122,8 +131,13 @@ export class Monitoring extends Construct {
       ['authorizer', webSocket.authorizerFunction],
       ...webSocket.routeFunctions,
       ...httpApi.routeFunctions,
+      ...(props.push === undefined ? [] : [['pushWorker', props.push.worker] as const]),
     ]);
-    for (const routeFunction of routeFunctions.values()) {
+    const allFunctions = [
+      ...routeFunctions.values(),
+      ...(props.push === undefined ? [] : [props.push.keyPairFunction]),
+    ];
+    for (const routeFunction of allFunctions) {
       routeFunction.function.addEnvironment('METRICS_STACK', this.stackName);
       if (props.tracing === true) enableActiveTracing(routeFunction);
     }
@@ -197,6 +211,26 @@ export class Monitoring extends Construct {
       evaluationPeriods: 3,
       description: 'HTTP API (/auth/*) integration latency p99 above 3 s for 15 minutes.',
     });
+
+    // Push jobs: given up on (the dead-letter queue), or waiting (the worker is failing or too slow).
+    if (props.push !== undefined) {
+      this.addAlarm('push-dead-letters', {
+        metric: props.push.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: ALARM_THRESHOLDS.pushDeadLetters,
+        description: 'Push jobs failed 5 times and moved to the dead-letter queue (docs/operations.md).',
+      });
+      this.addAlarm('push-queue-age', {
+        metric: props.push.queue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: ALARM_THRESHOLDS.pushOldestJobSeconds,
+        description: 'A push job has waited 5 minutes: notifications are late.',
+      });
+    }
 
     // Tables.
     for (const [tableId, table] of Object.entries(props.tables) as Array<[TableId, ITable]>) {

@@ -7,6 +7,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FunctionDefinition, tablesOf, timeoutMsOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
@@ -58,6 +59,18 @@ export interface JwtSettings {
   readonly generation?: string;
 }
 
+/** Push notifications (infra/constructs/push.ts): the job queue and the VAPID key pair. */
+export interface PushSettings {
+  /** Where the send path leaves push jobs (`PUSH_QUEUE_URL`, `sqs:SendMessage`): for `pushQueue`. */
+  readonly queue?: IQueue;
+  /** The VAPID key pair as JSON `{publicKey, privateKey}` (`VAPID_SECRET_ARN`): for `vapidKeys`. */
+  readonly vapidSecret?: ISecret;
+  /** The public half, for functions that only hand it out (`VAPID_PUBLIC_KEY`): for `vapidPublicKey`. */
+  readonly vapidPublicKey?: string;
+  /** A `mailto:` or `https:` contact the push services may use (`VAPID_SUBJECT`). */
+  readonly vapidSubject?: string;
+}
+
 export interface RouteFunctionProps {
   /** The route table entry (or the authorizer) this function implements. */
   readonly definition: FunctionDefinition;
@@ -84,6 +97,12 @@ export interface RouteFunctionProps {
    * @default - no media access
    */
   readonly mediaBucket?: IBucket;
+  /**
+   * The push queue and VAPID keys: each part required when the definition has the permission
+   * that uses it (`pushQueue`, `vapidPublicKey`, `vapidKeys`).
+   * @default - no push access
+   */
+  readonly push?: PushSettings;
   /**
    * Directory holding `<handler>.ts`.
    * @default `lambdas/handlers` in the repository root
@@ -189,6 +208,21 @@ export class RouteFunction extends Construct {
       throw new Error(`${this.node.path}: ${definition.handler} sends e-mail but no ses settings were given`);
     }
 
+    const pushPart = <T>(wanted: boolean | undefined, part: T | undefined, what: string): T | undefined => {
+      if (wanted !== true) return undefined;
+      if (part === undefined) {
+        throw new Error(`${this.node.path}: ${definition.handler} ${what} but the push settings have none`);
+      }
+      return part;
+    };
+    const pushQueue = pushPart(permissions.pushQueue, props.push?.queue, 'sends push jobs');
+    const vapidPublicKey = pushPart(
+      permissions.vapidPublicKey,
+      props.push?.vapidPublicKey,
+      'hands out the VAPID public key',
+    );
+    const vapidSecret = pushPart(permissions.vapidKeys, props.push?.vapidSecret, 'reads the VAPID keys');
+
     const environment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: 'parley',
       LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -217,13 +251,21 @@ export class RouteFunction extends Construct {
         environment.SES_CONFIGURATION_SET = ses.configurationSetName;
       }
     }
+    if (pushQueue !== undefined) environment.PUSH_QUEUE_URL = pushQueue.queueUrl;
+    if (vapidPublicKey !== undefined) environment.VAPID_PUBLIC_KEY = vapidPublicKey;
+    if (vapidSecret !== undefined) {
+      environment.VAPID_SECRET_ARN = vapidSecret.secretArn;
+      if (props.push?.vapidSubject !== undefined) environment.VAPID_SUBJECT = props.push.vapidSubject;
+    }
     const entry = `${handlersDir}/${definition.handler}.ts`;
     const calls = sdkCallsOf(entry);
     const actions = iamActionsOf(calls);
     const uncovered = actions.filter(
       (action) =>
         (action === 'execute-api:ManageConnections' && managementApi === undefined) ||
-        (action === 'secretsmanager:GetSecretValue' && jwt === undefined) ||
+        (action === 'secretsmanager:GetSecretValue' && jwt === undefined && vapidSecret === undefined) ||
+        (action === 'secretsmanager:PutSecretValue' && vapidSecret === undefined) ||
+        (action.startsWith('sqs:') && pushQueue === undefined) ||
         (action.startsWith('ses:') && ses === undefined) ||
         (action.startsWith('s3:') && mediaBucket === undefined) ||
         (action.startsWith('dynamodb:') &&
@@ -296,12 +338,15 @@ export class RouteFunction extends Construct {
         }),
       );
     }
-    if (jwt !== undefined && actions.includes('secretsmanager:GetSecretValue')) {
+    // Each secret the permissions name, with the Secrets Manager actions the code calls.
+    const secretActions = actions.filter((action) => action.startsWith('secretsmanager:'));
+    const secretArns = [jwt?.secret.secretArn, vapidSecret?.secretArn].filter((arn) => arn !== undefined);
+    if (secretActions.length > 0 && secretArns.length > 0) {
+      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: secretActions, resources: secretArns }));
+    }
+    if (pushQueue !== undefined && actions.includes('sqs:SendMessage')) {
       this.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [jwt.secret.secretArn],
-        }),
+        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [pushQueue.queueArn] }),
       );
     }
     const sesActions = actions.filter((action) => action.startsWith('ses:'));

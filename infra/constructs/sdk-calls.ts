@@ -207,6 +207,8 @@ export const COMMAND_ACTIONS: Readonly<Record<string, string | readonly string[]
   DeleteConnectionCommand: 'execute-api:ManageConnections',
   GetConnectionCommand: 'execute-api:ManageConnections',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
+  PutSecretValueCommand: 'secretsmanager:PutSecretValue',
+  SendMessageCommand: 'sqs:SendMessage',
   SendEmailCommand: 'ses:SendEmail',
   SendRawEmailCommand: 'ses:SendRawEmail',
   // S3 authorizes a presigned request as the presigner: presigning a PutObject needs the grant

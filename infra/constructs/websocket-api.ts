@@ -25,6 +25,7 @@ import {
   type JwtSettings,
   type ManagementApiTarget,
   managementApiEndpoint,
+  type PushSettings,
   RouteFunction,
   type SesSettings,
 } from './route-function.ts';
@@ -67,6 +68,11 @@ export interface MessengerWebSocketApiProps {
    * @default - none; a route with `ses` then fails synthesis
    */
   readonly ses?: SesSettings;
+  /**
+   * The push queue and VAPID keys (infra/constructs/push.ts), for routes with push permissions.
+   * @default - none; a route with one then fails synthesis
+   */
+  readonly push?: PushSettings;
   /**
    * The media bucket, for routes with `media`.
    * @default - none; a route with `media` then fails synthesis
@@ -175,6 +181,7 @@ export class MessengerWebSocketApi extends Construct {
         tables: props.tables,
         jwt: props.jwt,
         ses: props.ses,
+        push: props.push,
         mediaBucket: props.mediaBucket,
         managementApi,
         logRetention: props.logRetention,

@@ -5,7 +5,19 @@ import { requireEnv } from '../shared/env.ts';
 
 export const PUSH_QUEUE_URL_ENV = 'PUSH_QUEUE_URL';
 
-const sqs = new SQSClient({});
+/**
+ * The send path waits for this call (before it answers), so it is held short: 1 s to connect,
+ * 2 s for the answer, one retry. A job that still fails costs a notification, never the message.
+ */
+const sqs = new SQSClient({
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+});
+
+/** The queue of this deployment, or undefined where push notifications are not set up (PUSH_QUEUE_URL unset). */
+export function configuredPushJobQueue(): SqsPushJobQueue | undefined {
+  return process.env[PUSH_QUEUE_URL_ENV] ? new SqsPushJobQueue() : undefined;
+}
 
 export class SqsPushJobQueue implements PushJobQueue {
   constructor(

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
-const secretsManager = new SecretsManagerClient({});
+export const secretsManager = new SecretsManagerClient({});
 
 /**
  * Reads a secret string once. Callers keep the returned promise at module scope, so the

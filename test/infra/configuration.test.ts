@@ -68,7 +68,8 @@ describe('environments (-c env=NAME)', () => {
     for (const stack of [staging, production]) {
       const template = Template.fromStack(stack);
       template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);
-      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      // The JWT secret and the VAPID key pair.
+      template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
       // No physical name is fixed, so nothing collides in one account and region.
       expect(JSON.stringify(template.findResources('AWS::DynamoDB::Table'))).not.toContain('"TableName"');

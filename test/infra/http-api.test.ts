@@ -22,12 +22,19 @@ const SENDER = SENDER_EMAIL;
  */
 const TEST_ROUTES: readonly HttpRouteDefinition[] = [
   {
+    endpoint: 'register',
     method: 'POST',
     path: '/auth/register',
     handler: 'auth-register',
     permissions: { write: ['users'], ses: true, jwtSecret: true },
   },
-  { method: 'POST', path: '/auth/login', handler: 'get-unread', permissions: { read: ['users'] } },
+  {
+    endpoint: 'login',
+    method: 'POST',
+    path: '/auth/login',
+    handler: 'get-unread',
+    permissions: { read: ['users'] },
+  },
 ];
 
 function parleyApp(
@@ -308,7 +315,7 @@ describe('HttpAuthApi configuration', () => {
   it('fails synthesis for a route outside /auth/ that has no authorizer (AwsSolutions-APIG4)', () => {
     const { app } = parleyApp({}, [
       ...TEST_ROUTES,
-      { method: 'GET', path: '/users/{id}', handler: 'ping', permissions: {} },
+      { endpoint: 'vapidPublicKey', method: 'GET', path: '/users/{id}', handler: 'ping', permissions: {} },
     ]);
     expect(() => app.synth()).toThrow(/AwsSolutions-APIG4/);
   });

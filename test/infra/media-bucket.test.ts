@@ -5,6 +5,7 @@
  */
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MediaBucket } from '../../infra/constructs/media-bucket.ts';
@@ -25,6 +26,14 @@ describe('MediaBucket and the media routes', () => {
     stack = new Stack(app, 'Media', { env: { account: '123456789012', region: 'eu-west-1' } });
     const tables = new Storage(stack, 'Storage').tables;
     const media = new MediaBucket(stack, 'Media', { corsOrigins: ['https://app.example.com'] });
+    // sendMessage also queues push jobs.
+    const queue = new Queue(stack, 'PushJobs', {
+      enforceSSL: true,
+      deadLetterQueue: {
+        queue: new Queue(stack, 'PushDeadLetters', { enforceSSL: true }),
+        maxReceiveCount: 5,
+      },
+    });
     bucketId = stack.resolve((media.bucket.node.defaultChild as CfnElement).logicalId) as string;
     for (const action of [
       'createUpload',
@@ -39,6 +48,7 @@ describe('MediaBucket and the media routes', () => {
         tables,
         mediaBucket: media.bucket,
         managementApi: { apiId: 'abc123', stageName: 'prod' },
+        push: { queue },
       });
       roles[action] = stack.resolve((fn.role.node.defaultChild as CfnElement).logicalId) as string;
     }

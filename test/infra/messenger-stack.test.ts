@@ -8,6 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { vapidKeysDefinition } from '../../infra/constructs/push.ts';
 import { Storage } from '../../infra/constructs/storage.ts';
 import { MessengerWebSocketApi } from '../../infra/constructs/websocket-api.ts';
 import type { MessengerStack } from '../../infra/messenger-stack.ts';
@@ -16,7 +17,9 @@ import {
   authorizer,
   type FunctionDefinition,
   httpRoutes,
+  pushWorker,
   tablesOf,
+  timeoutMsOf,
   type WebSocketRouteDefinition,
   webSocketRoutes,
 } from '../../lambdas/routes.ts';
@@ -49,7 +52,7 @@ describe('MessengerStack', () => {
     if (found === undefined) throw new Error(`no function for ${routeKey}`);
     return found;
   };
-  /** Every function of the stack: WebSocket routes, HTTP routes and the authorizer. */
+  /** Every function of Parley's code: WebSocket routes, HTTP routes, the authorizer, the push worker and the VAPID key pair's. */
   const allFunctions = (): Array<{ definition: FunctionDefinition; functionId: string; roleId: string }> => [
     ...webSocketRoutes.map((definition) => ({
       definition,
@@ -64,6 +67,16 @@ describe('MessengerStack', () => {
       definition: authorizer,
       functionId: logicalId(stack.webSocket.authorizerFunction.function),
       roleId: logicalId(stack.webSocket.authorizerFunction.role),
+    },
+    {
+      definition: pushWorker,
+      functionId: logicalId(stack.push.worker.function),
+      roleId: logicalId(stack.push.worker.role),
+    },
+    {
+      definition: vapidKeysDefinition,
+      functionId: logicalId(stack.push.keyPairFunction.function),
+      roleId: logicalId(stack.push.keyPairFunction.role),
     },
   ];
   /** Every IAM policy of the template: the roles it is attached to and its statements. */
@@ -262,17 +275,20 @@ describe('MessengerStack', () => {
   });
 
   describe('functions', () => {
-    it('creates one function per route (WebSocket and HTTP) plus the authorizer, all Node.js 22 on arm64 with a 10 s timeout', () => {
-      template.resourceCountIs('AWS::Lambda::Function', webSocketRoutes.length + httpRoutes.length + 1);
-      template.allResourcesProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs22.x',
-        Architectures: ['arm64'],
-        Timeout: 10,
-        Handler: 'index.handler',
-        Environment: {
-          Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'parley', LOG_LEVEL: 'INFO' }),
-        },
-      });
+    it('creates one function per route (WebSocket and HTTP), the authorizer, the push worker and the key pair function, all Node.js 22 on arm64 with their timeouts', () => {
+      template.resourceCountIs('AWS::Lambda::Function', webSocketRoutes.length + httpRoutes.length + 1 + 2);
+      expect(allFunctions()).toHaveLength(webSocketRoutes.length + httpRoutes.length + 3);
+      for (const { definition, functionId } of allFunctions()) {
+        expect(propertiesOf(functionId), definition.handler).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Timeout: timeoutMsOf(definition) / 1000,
+          Handler: 'index.handler',
+          Environment: {
+            Variables: expect.objectContaining({ POWERTOOLS_SERVICE_NAME: 'parley', LOG_LEVEL: 'INFO' }),
+          },
+        });
+      }
     });
 
     it.each(
@@ -329,6 +345,15 @@ describe('MessengerStack', () => {
         }
         if ((definition.permissions.media ?? []).length > 0) {
           expected.MEDIA_BUCKET = { Ref: logicalId(stack.media.bucket) };
+        }
+        if (definition.permissions.pushQueue) expected.PUSH_QUEUE_URL = { Ref: logicalId(stack.push.queue) };
+        if (definition.permissions.vapidPublicKey) {
+          expected.VAPID_PUBLIC_KEY = { 'Fn::GetAtt': [logicalId(stack.push.keyPair), 'PublicKey'] };
+        }
+        if (definition.permissions.vapidKeys) {
+          expected.VAPID_SECRET_ARN = { Ref: logicalId(stack.push.vapidSecret) };
+          // The worker signs with it; the key pair's function only writes the keys.
+          if (definition === pushWorker) expected.VAPID_SUBJECT = `mailto:${SENDER_EMAIL}`;
         }
         expect(variables, definition.handler).toEqual(expected);
       }
@@ -438,12 +463,16 @@ describe('MessengerStack', () => {
 
     it('lets only the functions with jwtSecret (the authorizer among them) read the JWT secret, and only that secret', () => {
       const authorizerRole = logicalId(stack.webSocket.authorizerFunction.role);
-      const readers = allFunctions()
-        .filter(({ definition }) => definition.permissions.jwtSecret === true)
-        .map(({ roleId }) => roleId)
-        .sort();
+      const readersOf = (permission: 'jwtSecret' | 'vapidKeys') =>
+        allFunctions()
+          .filter(({ definition }) => definition.permissions[permission] === true)
+          .map(({ roleId }) => roleId)
+          .sort();
+      const readers = readersOf('jwtSecret');
       expect(readers).toContain(authorizerRole);
-      expect(rolesAllowed('secretsmanager:GetSecretValue')).toEqual(readers);
+      expect(rolesAllowed('secretsmanager:GetSecretValue')).toEqual(
+        [...readers, ...readersOf('vapidKeys')].sort(),
+      );
       for (const roleId of readers) {
         const statements = statementsOf(roleId).filter((s) =>
           actionsOf(s).includes('secretsmanager:GetSecretValue'),
@@ -451,6 +480,59 @@ describe('MessengerStack', () => {
         expect(statements.map((statement) => statement.Resource)).toEqual([
           { Ref: logicalId(stack.jwtSecret) },
         ]);
+      }
+    });
+
+    it('lets the push worker read the VAPID keys, and only the key pair function write them', () => {
+      const secret = { Ref: logicalId(stack.push.vapidSecret) };
+      const worker = logicalId(stack.push.worker.role);
+      const keyPair = logicalId(stack.push.keyPairFunction.role);
+      expect(rolesAllowed('secretsmanager:PutSecretValue')).toEqual([keyPair]);
+      expect(
+        statementsOf(worker).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:'))),
+      ).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secret }]);
+      expect(
+        statementsOf(keyPair).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:'))),
+      ).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+          Resource: secret,
+        },
+      ]);
+    });
+
+    it('lets only sendMessage queue push jobs, and the worker drain that queue in batches with partial failures', () => {
+      const queue = logicalId(stack.push.queue);
+      const deadLetters = logicalId(stack.push.deadLetterQueue);
+      expect(rolesAllowed('sqs:SendMessage')).toEqual([logicalId(routeFunction('sendMessage').role)]);
+      expect(
+        statementsOf(logicalId(routeFunction('sendMessage').role)).filter((s) =>
+          actionsOf(s).some((a) => a.startsWith('sqs:')),
+        ),
+      ).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queue, 'Arn'] } }]);
+      expect(rolesAllowed('sqs:ReceiveMessage')).toEqual([logicalId(stack.push.worker.role)]);
+      expect(propertiesOf(queue)).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 360,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] }, maxReceiveCount: 5 },
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+        FunctionName: { Ref: logicalId(stack.push.worker.function) },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      // TLS only, on both queues.
+      for (const id of [queue, deadLetters]) {
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
       }
     });
   });
@@ -497,7 +579,8 @@ describe('MessengerStack', () => {
     });
 
     it('generates a 64-character alphanumeric JWT secret (at least 256 bits)', () => {
-      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      // The JWT secret and the VAPID key pair's.
+      template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
         GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
       });

@@ -63,7 +63,8 @@ describe('Monitoring', () => {
   });
 
   it('has an errors and a throttles alarm for every function, the authorizer’s on one minute and any failure', () => {
-    const functionCount = webSocketRoutes.length + httpRoutes.length + 1;
+    // The route functions, the authorizer and the push worker.
+    const functionCount = webSocketRoutes.length + httpRoutes.length + 1 + 1;
     const names = Object.values(alarms).map((alarm) => alarm.Properties.AlarmName as string);
     expect(
       names.filter((name) => name.endsWith('-errors') && !name.startsWith('Parley-websocket')),
@@ -181,7 +182,8 @@ describe('Monitoring', () => {
 
   it('turns on business metrics (METRICS_STACK) on every function and per-route metrics on both stages', () => {
     const functions = Object.values(parent.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(webSocketRoutes.length + httpRoutes.length + 1);
+    // … plus the push worker and the VAPID key pair's function.
+    expect(functions).toHaveLength(webSocketRoutes.length + httpRoutes.length + 1 + 2);
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables.METRICS_STACK).toBe('Parley');
       expect(fn.Properties.TracingConfig).toBeUndefined();

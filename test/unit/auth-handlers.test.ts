@@ -55,6 +55,7 @@ const handlers: Record<HttpEndpoint, HttpHandler> = {
   resend: (await import('../../lambdas/handlers/auth-resend.ts')).handler,
   logout: (await import('../../lambdas/handlers/auth-logout.ts')).handler,
   refresh: (await import('../../lambdas/handlers/auth-refresh.ts')).handler,
+  vapidPublicKey: (await import('../../lambdas/handlers/push-public-key.ts')).handler,
 };
 
 const keys = await deriveKeys(secret);
