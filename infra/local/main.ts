@@ -117,6 +117,7 @@ const lines = [
   `  DynamoDB Local     ${stack.dynamoEndpoint}  (${values.persist ? `persisted in ${values.persist}` : 'in memory'})`,
   `                     its key: ${relative(process.cwd(), LOCAL_CREDENTIALS_FILE)} (npm run admin reads it)`,
   `  S3 (media)         ${stack.s3Endpoint}/${stack.env.MEDIA_BUCKET}  (${values.persist ? `persisted in ${values.persist}/s3` : 'a temporary directory'})`,
+  `  Push (Web Push)    queue ${stack.push.queue.url}, test push service ${stack.push.webPush.url}; what a user was sent: ${stack.httpUrl}/_local/push?userId=<id>`,
   ...(stack.faults
     ? [
         `  Fault injection    POST ${stack.httpUrl}/_local/faults {"target":"dynamodb"|"management","kind":"throttle"|"error-before"|"error-after"|"delay"|"drop-before"|"drop-after"|"hang","operations"?:[…],"probability"?:0.1,"delayMs"?,"maxDelayMs"?,"pathIncludes"?}; DELETE clears`,

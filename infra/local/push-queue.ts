@@ -23,6 +23,8 @@ export interface LocalPushQueueOptions {
 export interface LocalPushQueue {
   /** What `PUSH_QUEUE_URL` is set to (the SDK takes the endpoint from it too). */
   readonly url: string;
+  /** Every job sent (`SendMessage` bodies), oldest first. */
+  readonly sent: string[];
   /** Jobs given up on after their last attempt. */
   readonly deadLetters: string[];
   /** Resolves when no job is queued, running or waiting for a retry. */
@@ -37,6 +39,7 @@ export async function startLocalPushQueue(
   const maxAttempts = options.maxAttempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
   const deadLetters: string[] = [];
+  const sent: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let pending = 0;
   let waiters: Array<() => void> = [];
@@ -106,6 +109,7 @@ export async function startLocalPushQueue(
       return reply(400, { __type: 'com.amazonaws.sqs#MissingParameter', message: 'MessageBody is required' });
     }
     const messageId = randomUUID();
+    sent.push(MessageBody);
     pending += 1;
     reply(200, {
       MessageId: messageId,
@@ -126,6 +130,7 @@ export async function startLocalPushQueue(
   if (address === null || typeof address === 'string') throw new Error('The push queue has no port');
   return {
     url: `http://127.0.0.1:${address.port}/000000000000/push-jobs`,
+    sent,
     deadLetters,
     idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     async stop() {

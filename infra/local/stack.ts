@@ -9,7 +9,7 @@
  * runs per process at a time; handler modules, once imported, keep the endpoints they saw,
  * so a later stack in the same process reuses the ports of the first.
  */
-import { authorizer, httpRoutes, webSocketRoutes } from '../../lambdas/routes.ts';
+import { authorizer, httpRoutes, pushWorker, webSocketRoutes } from '../../lambdas/routes.ts';
 import { type TableId, tableList } from '../../lambdas/tables.ts';
 import {
   DEFAULT_HTTP_PORT,
@@ -49,6 +49,7 @@ import {
   LocalMetrics,
   setUnattributedSink,
 } from './metrics.ts';
+import { type LocalPush, startLocalPush } from './push.ts';
 import { type LocalS3, startLocalS3 } from './s3.ts';
 import { addLocalSecretsManager } from './secrets-manager.ts';
 
@@ -93,6 +94,8 @@ export interface LocalStackOptions {
    * @default false
    */
   readonly faults?: boolean;
+  /** The first retry's delay of a failed push job (then doubling). @default 1000 */
+  readonly pushRetryBackoffMs?: number;
 }
 
 export interface LocalStack {
@@ -124,6 +127,8 @@ export interface LocalStack {
   readonly startupMs: number;
   /** The fault proxies, with `faults: true`. */
   readonly faults: LocalFaults | undefined;
+  /** The push queue, the Web Push test service and the VAPID keys (infra/local/push.ts). */
+  readonly push: LocalPush;
   /** Milestones of the start, in milliseconds since the call (listeningMs, dynamoReadyMs, tablesReadyMs, handlersLoadedMs). */
   readonly timings: Readonly<Record<string, number>>;
   /** Closes every connection (running `$disconnect`), the servers and DynamoDB Local. Idempotent. */
@@ -132,7 +137,7 @@ export interface LocalStack {
 
 let running: LocalStack | 'starting' | undefined;
 /** The ports the handler modules of this process were loaded with. */
-let portsOfProcess: { ws: number; http: number; dynamo: number; s3: number } | undefined;
+let portsOfProcess: { ws: number; http: number; dynamo: number; s3: number; pushQueue: number } | undefined;
 
 function pickPort(requested: number | undefined, fallback: number, previous: number | undefined): number {
   const port = requested ?? fallback;
@@ -175,8 +180,14 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
   const tableName = (id: string) =>
     options.tablePrefix === undefined ? localTableName(id) : `${options.tablePrefix}${id}`;
 
+  const push = await startLocalPush({
+    metrics,
+    persistDir: options.persistDir,
+    retryBackoffMs: options.pushRetryBackoffMs,
+    queuePort: previous?.pushQueue,
+  });
   const router = new HttpRouter();
-  addLocalSecretsManager(router, [{ arn: LOCAL_JWT_SECRET_ARN, value: LOCAL_JWT_SECRET }]);
+  addLocalSecretsManager(router, [{ arn: LOCAL_JWT_SECRET_ARN, value: LOCAL_JWT_SECRET }, push.secret]);
   const outbox = addMailOutbox(router, { print: !quiet });
 
   const [http, gateway] = await Promise.allSettled([
@@ -194,6 +205,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     await Promise.allSettled([
       http.status === 'fulfilled' ? http.value.close() : undefined,
       gateway.status === 'fulfilled' ? gateway.value.close() : undefined,
+      push.stop(),
     ]);
     throw (http.status === 'rejected' ? http : (gateway as PromiseRejectedResult)).reason;
   }
@@ -244,6 +256,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: http.value.url,
     AWS_ENDPOINT_URL_SES: http.value.url,
     AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Port}`,
+    ...push.env,
     MEDIA_BUCKET: LOCAL_MEDIA_BUCKET,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(quiet ? { POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'WARN' } : {}),
@@ -261,7 +274,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
       await gateway.value.close(); // $disconnect handlers still need DynamoDB
       await Promise.all([faults?.dynamodb.close(), faults?.management.close()]);
       await http.value.close();
-      await Promise.all([dynamo?.stop(), s3?.close()]);
+      await Promise.all([dynamo?.stop(), s3?.close(), push.stop()]);
       setUnattributedSink(undefined);
       if (running === stack) running = undefined;
     })();
@@ -287,8 +300,13 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
       instrumentManagementClient(clients.managementApiClient(handlersManagementEndpoint));
       setUnattributedSink(metrics);
       addHttpApiRoutes(router, httpRoutes, { metrics, domainName: () => `127.0.0.1:${http.value.port}` });
+      const { DynamoPushTargetStore } = await import('../../lambdas/adapters/push-target-store.ts');
+      const pushTargets = new DynamoPushTargetStore();
+      push.addRoutes(router, async (userId) => (await pushTargets.of([userId])).get(userId) ?? []);
       // Their init phase now, so that the first connection is fast.
-      const names = new Set([authorizer, ...webSocketRoutes, ...httpRoutes].map((d) => d.handler));
+      const names = new Set(
+        [authorizer, ...webSocketRoutes, ...httpRoutes, pushWorker].map((d) => d.handler),
+      );
       await Promise.all(
         [...names].filter(handlerExists).map((name) =>
           loadHandler(name).catch((error: unknown) => {
@@ -308,7 +326,13 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     })();
     const results = await Promise.allSettled([database, handlers, storage]);
     for (const result of results) if (result.status === 'rejected') throw result.reason;
-    portsOfProcess = { ws: gateway.value.port, http: http.value.port, dynamo: dynamoPort, s3: s3Port };
+    portsOfProcess = {
+      ws: gateway.value.port,
+      http: http.value.port,
+      dynamo: dynamoPort,
+      s3: s3Port,
+      pushQueue: Number(new URL(push.queue.url).port),
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -329,6 +353,7 @@ async function start(options: LocalStackOptions): Promise<LocalStack> {
     metrics,
     dynamo,
     faults,
+    push,
     startupMs: since(),
     timings,
     stop,

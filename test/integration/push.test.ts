@@ -1,7 +1,10 @@
-/** Push notifications end to end: registering Web Push subscriptions on the local stack. */
+/** Push notifications end to end on the local stack: registering targets, and Web Pushes to offline users. */
 import { createECDH, randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_PUSH_TARGETS } from '../../lambdas/domain/push.ts';
+import { PUSH_WORKER_ROUTE_KEY } from '../../infra/local/push.ts';
+import { MAX_PUSH_TARGETS, pushIdOf } from '../../lambdas/domain/push.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -81,4 +84,180 @@ describe('registerPush and unregisterPush', () => {
     expect(await phone.request('unregisterPush', { pushId: 'A'.repeat(22) })).toEqual({});
     expect((await h.itemsOf('users', [bob])).filter((i) => String(i.pk).startsWith('push#'))).toEqual([]);
   });
+});
+
+/** A real browser-like subscription on the local Web Push service, for the stack's VAPID key. */
+const webSubscription = () => h.stack.push.webPush.subscribe(h.stack.push.vapidKeys.publicKey);
+/** What the Web Push service received for a subscription, decrypted. */
+const received = async (clientHash: string) =>
+  (await h.stack.push.webPush.received(clientHash)).map(
+    (payload) => JSON.parse(payload) as { title: string; body: string; data: Record<string, string> },
+  );
+const asRegistered = (sub: Awaited<ReturnType<typeof webSubscription>>) => ({
+  endpoint: sub.endpoint,
+  keys: sub.keys,
+});
+
+describe('Web Push to offline recipients, end to end on the local stack', () => {
+  it('serves the VAPID public key the worker signs with', async () => {
+    const response = await fetch(`${h.stack.httpUrl}/push/vapid-public-key`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ publicKey: h.stack.push.vapidKeys.publicKey });
+  });
+
+  it('sends each target of an offline recipient exactly one encrypted push per message; the text only with previews', async () => {
+    const [ann, bob] = await h.users('ann', 'bob');
+    const [laptop, phone] = [await webSubscription(), await webSubscription()];
+    const bobDevice = await h.connect(bob);
+    await bobDevice.request('registerPush', { platform: 'webpush', subscription: asRegistered(laptop) });
+    await bobDevice.request('registerPush', {
+      platform: 'webpush',
+      subscription: asRegistered(phone),
+      previews: true,
+    });
+    await bobDevice.close();
+    await h.cleanUp(); // bob has no open connection now
+
+    const annPhone = await h.connect(ann);
+    const jobsBefore = h.stack.push.queue.sent.length;
+    h.stack.metrics.reset();
+    const first = await annPhone.request('sendMessage', { to: bob, content: { text: 'Lunch at noon?' } });
+    // The send costs what it did without push: 3 DynamoDB requests, and one job on the queue.
+    expect((await h.stack.metrics.waitFor('sendMessage')).dynamoRequests).toBe(3);
+    const second = await annPhone.request('sendMessage', { to: bob, content: { text: 'Or at one' } });
+    expect(h.stack.push.queue.sent.length - jobsBefore).toBe(2);
+    await h.stack.push.queue.idle();
+
+    const data = (m: typeof first.message) => ({ conversationId: m.conversationId, messageId: m.messageId });
+    expect(await received(laptop.clientHash)).toEqual([
+      { title: ann, body: 'New message', data: data(first.message) },
+      { title: ann, body: 'New message', data: data(second.message) },
+    ]);
+    expect(await received(phone.clientHash)).toEqual([
+      { title: ann, body: 'Lunch at noon?', data: data(first.message) },
+      { title: ann, body: 'Or at one', data: data(second.message) },
+    ]);
+    // The same listing over HTTP.
+    const listing = (await (await fetch(`${h.stack.httpUrl}/_local/push?userId=${bob}`)).json()) as {
+      targets: Array<{ endpoint: string; received: unknown[] }>;
+    };
+    expect(listing.targets.map((t) => t.received.length)).toEqual([2, 2]);
+    expect(h.stack.push.queue.deadLetters).toEqual([]);
+  }, 120_000);
+
+  it('pushes nothing to a recipient with an open connection, and nothing after unregisterPush', async () => {
+    const [cat, dan] = await h.users('cat', 'dan');
+    const sub = await webSubscription();
+    const danPhone = await h.connect(dan);
+    const { pushId } = await danPhone.request('registerPush', {
+      platform: 'webpush',
+      subscription: asRegistered(sub),
+    });
+    const catPhone = await h.connect(cat);
+    const jobsBefore = h.stack.push.queue.sent.length;
+    const { message } = await catPhone.request('sendMessage', { to: dan, content: { text: 'online' } });
+    await danPhone.waitFor('message', (e) => e.message.messageId === message.messageId);
+    // Online: no job at all, so the send costs nothing more.
+    expect(h.stack.push.queue.sent.length).toBe(jobsBefore);
+
+    await danPhone.request('unregisterPush', { pushId });
+    await danPhone.close();
+    await catPhone.request('sendMessage', { to: dan, content: { text: 'offline now' } });
+    await h.stack.push.queue.idle();
+    expect(await received(sub.clientHash)).toEqual([]);
+  }, 120_000);
+
+  it('deletes a target the push service answers 410 for (the browser unsubscribed)', async () => {
+    const [eve, fay] = await h.users('eve', 'fay');
+    const [gone, kept] = [await webSubscription(), await webSubscription()];
+    const fayPhone = await h.connect(fay);
+    await fayPhone.request('registerPush', { platform: 'webpush', subscription: asRegistered(gone) });
+    const { pushId: keptId } = await fayPhone.request('registerPush', {
+      platform: 'webpush',
+      subscription: asRegistered(kept),
+    });
+    await fayPhone.close();
+    await h.stack.push.webPush.expire(gone.clientHash);
+
+    const evePhone = await h.connect(eve);
+    await evePhone.request('sendMessage', { to: fay, content: { text: 'hello' } });
+    await h.stack.push.queue.idle();
+    const [item] = (await h.itemsOf('users', [fay])).filter((i) => i.pk === `push#${fay}`);
+    expect(Object.keys(item?.targets as object)).toEqual([keptId]);
+    expect(await received(kept.clientHash)).toHaveLength(1);
+    expect(h.stack.push.queue.deadLetters).toEqual([]);
+  }, 120_000);
+
+  it('pushes a group of 100 offline members once each, for the cost of a send without push', async () => {
+    const [owner] = await h.users('owner');
+    const members = Array.from({ length: 100 }, (_, i) => h.id(`m${i}`));
+    await h.createUsers(members);
+    // Each member has one subscription (set up directly: registering 100 devices is not under test).
+    const subscriptions = await Promise.all(members.map(() => webSubscription()));
+    const documents = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: h.stack.dynamoEndpoint,
+        credentials: h.stack.dynamoCredentials,
+        region: h.stack.env.AWS_REGION,
+      }),
+    );
+    await Promise.all(
+      members.map((userId, i) => {
+        const sub = subscriptions[i] as Awaited<ReturnType<typeof webSubscription>>;
+        const pushId = pushIdOf(sub.endpoint);
+        return documents.send(
+          new PutCommand({
+            TableName: h.stack.tables.users,
+            Item: {
+              pk: `push#${userId}`,
+              kind: 'push',
+              userId,
+              targets: {
+                [pushId]: {
+                  pushId,
+                  platform: 'webpush',
+                  endpoint: sub.endpoint,
+                  keys: sub.keys,
+                  previews: false,
+                  createdAt: new Date().toISOString(),
+                },
+              },
+            },
+          }),
+        );
+      }),
+    );
+    const ownerPhone = await h.connect(owner);
+    const { conversation } = await ownerPhone.request('createGroup', {
+      title: 'Hundred',
+      memberIds: members,
+    });
+
+    const jobsBefore = h.stack.push.queue.sent.length;
+    h.stack.metrics.reset();
+    const { message } = await ownerPhone.request('sendMessage', {
+      conversationId: conversation.conversationId,
+      content: { text: 'to all' },
+    });
+    // 3 + 1 per 100 members (101 here): the group send's ceiling, with or without offline members.
+    expect((await h.stack.metrics.waitFor('sendMessage')).dynamoRequests).toBe(5);
+    const jobs = h.stack.push.queue.sent.slice(jobsBefore).map((body) => JSON.parse(body));
+    expect(jobs).toHaveLength(1);
+    expect([...jobs[0].recipients].sort()).toEqual([...members].sort());
+    await h.stack.push.queue.idle();
+
+    const all = await Promise.all(subscriptions.map((sub) => received(sub.clientHash)));
+    for (const notifications of all) {
+      expect(notifications).toEqual([
+        {
+          title: `${owner} (Hundred)`,
+          body: 'New message',
+          data: { conversationId: conversation.conversationId, messageId: message.messageId },
+        },
+      ]);
+    }
+    // The worker read 100 members' targets and the sender's name in one request per 100 users.
+    const worker = h.stack.metrics.forRoute(PUSH_WORKER_ROUTE_KEY);
+    expect(worker.reduce((sum, r) => sum + r.dynamoRequests, 0)).toBeLessThanOrEqual(3);
+  }, 240_000);
 });
