@@ -182,6 +182,8 @@ export const actionRoutes = {
   },
   // The caller's push-targets item (users table, pk push#{userId}): one conditional write, two for the first target.
   registerPush: { handler: 'register-push', permissions: { write: ['users'] } },
+  // The caller's member item (conversations table): one conditional write.
+  muteConversation: { handler: 'mute-conversation', permissions: { write: ['conversations'] } },
   unregisterPush: { handler: 'unregister-push', permissions: { write: ['users'] } },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 

@@ -97,7 +97,7 @@ export const tables = {
         indexName: 'byMember',
         partitionKey: { name: 'memberId', type: 'S' },
         sortKey: { name: 'pk', type: 'S' },
-        include: ['readUpTo', 'joinedAt'],
+        include: ['readUpTo', 'joinedAt', 'mutedUntil'],
       },
     ],
   },

@@ -327,6 +327,12 @@ export const clientSchemas = lazyRecord({
       token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
       previews: z.optional(z.boolean()),
     }),
+  muteConversation: () =>
+    z.strictObject({
+      conversationId: conversationId(),
+      /** Muted until then (ISO 8601); omitted, until unmuted; a time already past unmutes. */
+      until: z.optional(z.iso.datetime({ offset: true })),
+    }),
   unregisterPush: () =>
     z.strictObject({
       pushId: z.string().check(z.regex(PUSH_ID_PATTERN, 'must be a push id (from registerPush)')),
@@ -414,6 +420,8 @@ export interface ConversationSummary {
   lastMessage?: LastMessage;
   /** The caller's unread messages in it (counted up to 100). */
   unreadCount: number;
+  /** No push notifications for it until then (`muteConversation`); `9999-12-31T23:59:59.999Z`: until unmuted. */
+  mutedUntil?: string;
   /** The last activity: the last message, or when the caller joined. */
   updatedAt: string;
 }
@@ -538,6 +546,8 @@ export interface ServerReplies {
   getMedia: { url: string; expiresAt: string };
   registerPush: { pushId: string };
   unregisterPush: Record<string, never>;
+  /** `mutedUntil`: absent when the conversation is not muted (any more). */
+  muteConversation: { conversationId: string; mutedUntil?: string };
 }
 
 /** Pushed events (server → client, through the Management API). */

@@ -226,7 +226,48 @@ export class DynamoConversationStore implements ConversationStore {
       conversationId: item.pk as string,
       joinedAt: item.joinedAt as string,
       ...(item.readUpTo === undefined ? {} : { readUpTo: item.readUpTo as string }),
+      ...(item.mutedUntil === undefined ? {} : { mutedUntil: item.mutedUntil as string }),
     }));
+  }
+
+  async mute(conversationId: string, userId: string, until: string | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: memberKey(conversationId, userId),
+          UpdateExpression: until === undefined ? 'REMOVE mutedUntil' : 'SET mutedUntil = :until',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(until === undefined ? {} : { ExpressionAttributeValues: { ':until': until } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+      throw error;
+    }
+  }
+
+  /** Of `userIds`, those who muted the conversation past `now` (the push worker's filter; 1 request per 100). */
+  async mutedAmong(conversationId: string, userIds: readonly string[], now: Date): Promise<Set<string>> {
+    const unique = [...new Set(userIds)];
+    const pages = await Promise.all(
+      Array.from({ length: Math.ceil(unique.length / 100) }, (_, page) =>
+        batchGetAll(this.client, {
+          [this.table]: {
+            Keys: unique.slice(page * 100, page * 100 + 100).map((id) => memberKey(conversationId, id)),
+            ProjectionExpression: 'memberId, mutedUntil',
+          },
+        }),
+      ),
+    );
+    const at = now.toISOString();
+    return new Set(
+      pages
+        .flatMap((found) => found[this.table] ?? [])
+        .filter((item) => typeof item.mutedUntil === 'string' && item.mutedUntil > at)
+        .map((item) => item.memberId as string),
+    );
   }
 
   async heads(conversationIds: readonly string[]): Promise<ConversationHead[]> {

@@ -86,14 +86,17 @@ function decodeCursor(cursor: string): [string, string] {
   throw new BadRequestError('cursor must be a nextCursor from an earlier getConversations reply');
 }
 
-function summaryOf(entry: Entry, userId: string, unreadCount: number): ConversationSummary {
+function summaryOf(entry: Entry, caller: ConnectedUser, unreadCount: number): ConversationSummary {
   const { head, updatedAt } = entry;
+  const userId = caller.userId;
+  const { mutedUntil } = entry.membership;
   const common = {
     conversationId: head.conversationId,
     kind: head.kind,
     ...(head.lastMessage === undefined ? {} : { lastMessage: head.lastMessage }),
     unreadCount,
     updatedAt,
+    ...(mutedUntil !== undefined && mutedUntil > caller.now.toISOString() ? { mutedUntil } : {}),
   };
   if (head.kind === 'group') {
     return {
@@ -136,7 +139,7 @@ export async function getConversations(
             MAX_UNREAD_COUNT,
           )
         : 0;
-      return summaryOf(entry, caller.userId, unread);
+      return summaryOf(entry, caller, unread);
     }),
   );
   const last = page.at(-1);

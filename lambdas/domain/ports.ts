@@ -171,6 +171,8 @@ export interface Membership {
   readonly conversationId: string;
   readonly joinedAt: string;
   readonly readUpTo?: string;
+  /** No push notifications until then (`muteConversation`). */
+  readonly mutedUntil?: string;
 }
 
 /** What a direct send must know, read in one BatchGetItem. */
@@ -208,6 +210,8 @@ export interface ConversationStore {
   revisePreview(conversationId: string, messageId: string, preview: string): Promise<void>;
   /** Moves the member's watermark forward to `upTo`; false when not a member or already there. */
   markReadUpTo(conversationId: string, userId: string, upTo: string): Promise<boolean>;
+  /** Sets (or, undefined, removes) a member's `mutedUntil`; false when the user is no member. */
+  mute(conversationId: string, userId: string, until: string | undefined): Promise<boolean>;
   /** Every conversation of the user, unordered (the `byMember` index). */
   membershipsOf(userId: string): Promise<Membership[]>;
   /** The heads of these conversations (1 BatchGetItem per 100). */

@@ -60,12 +60,20 @@ export interface PushAudience {
   remove(userId: string, pushId: string): Promise<void>;
 }
 
+/** Reads conversation mutes (adapters/conversation-store.ts). */
+export interface MuteReader {
+  /** Of `userIds`, those who muted the conversation past `now`. */
+  mutedAmong(conversationId: string, userIds: readonly string[], now: Date): Promise<Set<string>>;
+}
+
 export interface PushWorkerDeps {
   readonly audience: PushAudience;
   /** Web Push targets. */
   readonly sender: WebPushSender;
   /** APNs and FCM targets; without it their pushes fail (and the job is retried). */
   readonly mobile?: MobilePushSender;
+  /** Who muted the conversation (`muteConversation`); without it nobody has. */
+  readonly mutes?: MuteReader;
 }
 
 /** What a notification body says when the target did not choose previews. */
@@ -147,16 +155,22 @@ export async function deliverPushJob(
   deps: PushWorkerDeps,
   job: PushJob,
 ): Promise<{ sent: number; gone: number; failed: number }> {
-  const { senderName, targets } = await deps.audience.audience(job.from, job.recipients);
+  // Both reads at once: whose targets, and who muted the conversation (1 request per 100 each).
+  const [{ senderName, targets }, muted] = await Promise.all([
+    deps.audience.audience(job.from, job.recipients),
+    deps.mutes?.mutedAmong(job.conversationId, job.recipients, new Date()) ?? new Set<string>(),
+  ]);
   const name = senderName ?? job.from;
   const outcomes = await Promise.all(
-    [...targets].flatMap(([userId, userTargets]) =>
-      userTargets.map(async (target) => {
-        const outcome = await pushTo(deps, target, notificationOf(job, name, target.previews));
-        if (outcome === 'gone') await forget(deps, userId, target);
-        return outcome;
-      }),
-    ),
+    [...targets]
+      .filter(([userId]) => !muted.has(userId))
+      .flatMap(([userId, userTargets]) =>
+        userTargets.map(async (target) => {
+          const outcome = await pushTo(deps, target, notificationOf(job, name, target.previews));
+          if (outcome === 'gone') await forget(deps, userId, target);
+          return outcome;
+        }),
+      ),
   );
   const counts = { sent: 0, gone: 0, failed: 0 };
   for (const outcome of outcomes) counts[outcome] += 1;

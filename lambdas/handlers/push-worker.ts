@@ -4,6 +4,7 @@
  * again after its visibility timeout; after its last attempt, to the dead-letter queue.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoConversationStore } from '../adapters/conversation-store.ts';
 import { DynamoPushTargetStore } from '../adapters/push-target-store.ts';
 import { readSecretString } from '../adapters/secrets.ts';
 import { LibraryWebPushSender, type VapidKeys } from '../adapters/web-push-sender.ts';
@@ -25,7 +26,11 @@ function vapidKeys(): () => Promise<VapidKeys> {
   return () => keys;
 }
 
-const deps = { audience: new DynamoPushTargetStore(), sender: new LibraryWebPushSender(vapidKeys()) };
+const deps = {
+  audience: new DynamoPushTargetStore(),
+  sender: new LibraryWebPushSender(vapidKeys()),
+  mutes: new DynamoConversationStore(),
+};
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const retry = await deliverPushBatch(

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PUSH_WORKER_ROUTE_KEY } from '../../infra/local/push.ts';
+import { MUTED_INDEFINITELY } from '../../lambdas/domain/mutes.ts';
 import { MAX_PUSH_TARGETS, pushIdOf } from '../../lambdas/domain/push.ts';
 import { type Harness, startHarness } from './harness.ts';
 
@@ -260,4 +261,80 @@ describe('Web Push to offline recipients, end to end on the local stack', () => 
     const worker = h.stack.metrics.forRoute(PUSH_WORKER_ROUTE_KEY);
     expect(worker.reduce((sum, r) => sum + r.dynamoRequests, 0)).toBeLessThanOrEqual(3);
   }, 240_000);
+});
+
+describe('muteConversation', () => {
+  it('silences pushes for a muted conversation until unmuted, in one write, and shows it in the list', async () => {
+    const [gil, hal, ivy] = await h.users('gil', 'hal', 'ivy');
+    const sub = await webSubscription();
+    const halPhone = await h.connect(hal);
+    await halPhone.request('registerPush', { platform: 'webpush', subscription: asRegistered(sub) });
+    const gilPhone = await h.connect(gil);
+    const { message: first } = await gilPhone.request('sendMessage', { to: hal, content: { text: 'hi' } });
+    const { conversationId } = first;
+
+    h.stack.metrics.reset();
+    const muted = await halPhone.request('muteConversation', { conversationId });
+    expect(muted).toEqual({ conversationId, mutedUntil: MUTED_INDEFINITELY });
+    expect((await h.stack.metrics.waitFor('muteConversation')).dynamoCommands).toEqual(['UpdateItem']);
+    const list = await halPhone.request('getConversations', {});
+    expect(list.conversations.find((c) => c.conversationId === conversationId)?.mutedUntil).toBe(
+      MUTED_INDEFINITELY,
+    );
+    // Strangers, bad times and conversations not yet started change nothing.
+    const ivyPhone = await h.connect(ivy);
+    await expect(ivyPhone.request('muteConversation', { conversationId })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(
+      halPhone.request('muteConversation', { conversationId, until: 'tomorrow' }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(
+      halPhone.request('muteConversation', { conversationId: [hal, ivy].sort().join('#') }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    await halPhone.close();
+    await gilPhone.request('sendMessage', { to: hal, content: { text: 'muted' } });
+    await h.stack.push.queue.idle();
+    expect(await received(sub.clientHash)).toEqual([]);
+
+    // A time already past unmutes.
+    const halAgain = await h.connect(hal);
+    expect(
+      await halAgain.request('muteConversation', { conversationId, until: '2020-01-01T00:00:00Z' }),
+    ).toEqual({ conversationId });
+    await halAgain.close();
+    const { message: heard } = await gilPhone.request('sendMessage', { to: hal, content: { text: 'back' } });
+    await h.stack.push.queue.idle();
+    expect((await received(sub.clientHash)).map((n) => n.data.messageId)).toEqual([heard.messageId]);
+  }, 120_000);
+
+  it('mutes a group for one member until a time, leaving the others notified', async () => {
+    const [jo, kim, lee] = await h.users('jo', 'kim', 'lee');
+    const [kimSub, leeSub] = [await webSubscription(), await webSubscription()];
+    for (const [user, sub] of [
+      [kim, kimSub],
+      [lee, leeSub],
+    ] as const) {
+      const device = await h.connect(user);
+      await device.request('registerPush', { platform: 'webpush', subscription: asRegistered(sub) });
+    }
+    const joPhone = await h.connect(jo);
+    const { conversation } = await joPhone.request('createGroup', { title: 'Trio', memberIds: [kim, lee] });
+    const kimPhone = await h.connect(kim);
+    const until = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    expect(
+      await kimPhone.request('muteConversation', { conversationId: conversation.conversationId, until }),
+    ).toEqual({ conversationId: conversation.conversationId, mutedUntil: until });
+    await h.cleanUp(); // everyone offline
+
+    const joAgain = await h.connect(jo);
+    await joAgain.request('sendMessage', {
+      conversationId: conversation.conversationId,
+      content: { text: 'hey' },
+    });
+    await h.stack.push.queue.idle();
+    expect(await received(kimSub.clientHash)).toEqual([]);
+    expect(await received(leeSub.clientHash)).toHaveLength(1);
+  }, 120_000);
 });

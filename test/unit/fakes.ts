@@ -276,9 +276,19 @@ export class FakeConversations implements ConversationStore {
     this.membersOf(conversationId).set(userId, { ...member, readUpTo: upTo });
     return true;
   }
+  /** `mutedUntil` by `{conversationId} {userId}`. */
+  readonly mutes = new Map<string, string>();
+  async mute(conversationId: string, userId: string, until: string | undefined) {
+    if (this.members.get(conversationId)?.get(userId) === undefined) return false;
+    const key = `${conversationId} ${userId}`;
+    if (until === undefined) this.mutes.delete(key);
+    else this.mutes.set(key, until);
+    return true;
+  }
   async membershipsOf(userId: string): Promise<Membership[]> {
     return [...this.members].flatMap(([conversationId, members]) => {
       const member = members.get(userId);
+      const mutedUntil = this.mutes.get(`${conversationId} ${userId}`);
       return member === undefined
         ? []
         : [
@@ -286,6 +296,7 @@ export class FakeConversations implements ConversationStore {
               conversationId,
               joinedAt: member.joinedAt,
               ...(member.readUpTo ? { readUpTo: member.readUpTo } : {}),
+              ...(mutedUntil === undefined ? {} : { mutedUntil }),
             },
           ];
     });
