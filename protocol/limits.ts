@@ -32,10 +32,17 @@ export const STORY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const MAX_TEXT_CHARACTERS = 4000;
 /**
  * An inline image (message, story, profile photo), counted as sent: the base64 or data URL
- * string. 27 KB of base64 are about 20 KB of image, so the frame that carries it stays within
- * API Gateway's 32 KB client frame; larger images go through media uploads (createUpload).
+ * string. 24 KB of base64 are about 18 KB of image, so the frame that carries it, with the
+ * other fields of a story or a profile, stays within API Gateway's 32 KB client frame; larger
+ * images go through media uploads (createUpload).
  */
-export const MAX_IMAGE_BYTES = 27 * 1024;
+export const MAX_IMAGE_BYTES = 24 * 1024;
+/**
+ * A message's text and inline image together, in bytes as they travel in the frame (the text
+ * JSON-encoded, escapes included): with the envelope's other fields (under 2 KB), every valid
+ * `sendMessage` frame fits API Gateway's 32 KB client frame.
+ */
+export const MAX_INLINE_CONTENT_BYTES = 28 * 1024;
 export const MAX_PAGE_SIZE = 100;
 
 /** A media id (`createUpload`): a ULID. */

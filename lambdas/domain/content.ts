@@ -2,7 +2,7 @@
 
 import { imageSize } from 'image-size';
 import type { MessageContentValue } from '../../protocol/index.ts';
-import { MAX_IMAGE_BYTES, MAX_TEXT_CHARACTERS } from '../../protocol/limits.ts';
+import { MAX_IMAGE_BYTES, MAX_INLINE_CONTENT_BYTES, MAX_TEXT_CHARACTERS } from '../../protocol/limits.ts';
 import { BadRequestError, PayloadTooLargeError } from '../shared/errors.ts';
 
 const DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,([A-Za-z0-9+/]+={0,2})$/;
@@ -23,6 +23,14 @@ export function checkContent(content: MessageContentValue): void {
     }
   }
   if (content.image !== undefined) {
+    // Each within its limit, both together may still not fit one frame.
+    const bytes = Buffer.byteLength(JSON.stringify(content.text ?? '')) + Buffer.byteLength(content.image);
+    if (bytes > MAX_INLINE_CONTENT_BYTES) {
+      throw new PayloadTooLargeError(
+        `Text and image together are ${bytes} bytes as sent; at most ${MAX_INLINE_CONTENT_BYTES} fit one 32 KB ` +
+          'frame. Send the text as its own message, or upload the image with createUpload and send its mediaId.',
+      );
+    }
     checkImage(content.image, 'content.image');
   }
 }
@@ -39,7 +47,7 @@ export function checkImage(image: string, field: string): void {
   const bytes = Buffer.byteLength(image);
   if (bytes > MAX_IMAGE_BYTES) {
     throw new PayloadTooLargeError(
-      `${field} is ${bytes} bytes; inline images are limited to ${MAX_IMAGE_BYTES} bytes (about 20 KB of image, ` +
+      `${field} is ${bytes} bytes; inline images are limited to ${MAX_IMAGE_BYTES} bytes (about 18 KB of image, ` +
         'one 32 KB frame). Send a smaller image, or upload it with createUpload and send its mediaId.',
     );
   }

@@ -5,21 +5,28 @@
 import { actionRoutes } from '../routes.ts';
 import { BadRequestError } from '../shared/errors.ts';
 import {
+  callerOfEvent,
+  checkRateLimit,
   clientRequestIdOf,
   failureReply,
   parseFrame,
   type RouteResult,
+  routeBuckets,
   type WebSocketEvent,
   withInvocationKeys,
 } from '../shared/websocket-route.ts';
 
 const knownActions = Object.keys(actionRoutes).join(', ');
+/** Unknown actions and malformed frames are limited per user like every route: a flood of them is still a flood. */
+const buckets = routeBuckets();
 
 export async function handler(event: WebSocketEvent): Promise<RouteResult> {
   return withInvocationKeys(event, async () => {
     const clientRequestId = clientRequestIdOf(event.body);
     let action = '$default';
     try {
+      const caller = callerOfEvent(event);
+      checkRateLimit(buckets, caller.userId, caller.now.getTime());
       const frame = parseFrame(event.body);
       action = frame.action;
       throw new BadRequestError(

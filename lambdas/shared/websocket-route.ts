@@ -29,6 +29,11 @@ import { DEFAULT_USER_RATE_LIMIT, rateLimitFromEnv, TokenBuckets } from './rate-
 /** Per user and route (`USER_RATE_LIMIT`, `{burst}/{perSecond}`; lambdas/shared/rate-limiter.ts). */
 const userRateLimit = rateLimitFromEnv('USER_RATE_LIMIT', DEFAULT_USER_RATE_LIMIT);
 
+/** One route's token buckets, one per user (in AWS each route is its own function; locally they share a process). */
+export function routeBuckets(): TokenBuckets {
+  return new TokenBuckets(userRateLimit);
+}
+
 /** @throws RateLimitedError (with `retryAfterMs`) when the user is over the route's limit */
 export function checkRateLimit(buckets: TokenBuckets, userId: string, nowMs: number): void {
   const waitMs = buckets.take(userId, nowMs);
@@ -149,7 +154,7 @@ export function failureReply(
 }
 
 /** The caller of an event, as every use case takes it. */
-function callerOfEvent(event: WebSocketEvent): RouteCaller {
+export function callerOfEvent(event: WebSocketEvent): RouteCaller {
   const userId = callerOf(event);
   if (userId === undefined) throw new UnauthorizedError('This connection carries no authorized user');
   return { userId, connectionId: event.requestContext.connectionId, now: new Date() };
@@ -161,8 +166,7 @@ export function route<A extends ClientAction>(
   run: (input: ClientToServer[A], caller: RouteCaller) => Promise<ServerReplies[A]>,
 ): ActionHandler {
   const schema = clientSchemas[action];
-  // This route's buckets: in AWS each route is its own function; locally they share a process.
-  const buckets = new TokenBuckets(userRateLimit);
+  const buckets = routeBuckets();
   return (event) =>
     withInvocationKeys(event, async () => {
       const clientRequestId = clientRequestIdOf(event.body);

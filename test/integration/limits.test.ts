@@ -107,3 +107,37 @@ describe('per-user rate limits', () => {
     expect(invocations.filter((r) => r.dynamoRequests === 0)).toHaveLength(refused);
   });
 });
+
+describe('the $default route', () => {
+  it('limits a flood of unknown actions and malformed frames per user like any route', {
+    timeout: 120_000,
+  }, async () => {
+    const [flooder] = await h.users('junk');
+    const { WebSocket } = await import('ws');
+    const { signLocalToken } = await import('../../infra/local/tokens.ts');
+    const ws = await new Promise<import('ws').WebSocket>((resolve, reject) => {
+      void signLocalToken(flooder).then((token) => {
+        const socket = new WebSocket(`${h.stack.wsUrl}/?token=${token}`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    });
+    const replies: { ok: boolean; error?: { code: string; retryAfterMs?: number } }[] = [];
+    const done = new Promise<void>((resolve) => {
+      ws.on('message', (data) => {
+        replies.push(JSON.parse(String(data)));
+        if (replies.length === 1000) resolve();
+      });
+    });
+    for (let i = 0; i < 1000; i += 1)
+      ws.send(i % 2 === 0 ? JSON.stringify({ action: 'noSuchAction', requestId: `j${i}` }) : `not json ${i}`);
+    await done;
+    const refused = replies.filter((r) => r.error?.code === 'BAD_REQUEST').length;
+    const limited = replies.filter((r) => r.error?.code === 'RATE_LIMITED');
+    expect(refused).toBeGreaterThanOrEqual(100);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(refused + limited.length).toBe(1000);
+    for (const r of limited) expect(r.error?.retryAfterMs).toBeGreaterThan(0);
+    ws.close();
+  });
+});

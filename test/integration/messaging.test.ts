@@ -118,6 +118,15 @@ describe('sending', () => {
     ).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
+    // Text and image each within their limits, together over what one frame may carry (30 KB here).
+    const both = alice.request('sendMessage', {
+      to: bob,
+      content: { text: 'é'.repeat(4000), image: pngDataUrl('A', 22_000) },
+    });
+    await expect(both).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringMatching(/together/),
+    });
     expect((await h.itemsOf('messages', users)).length).toBe(before);
     await alice.close();
   });

@@ -114,16 +114,16 @@ function tokenProvider(auth: Auth, onLost: () => void) {
 }
 
 /**
- * Inline images travel in the frame: the server takes data URLs of up to 27 KB (docs/protocol.md),
- * which 20 KB of image become in base64.
+ * Inline images travel in the frame: the server takes data URLs of up to 24 KB, and 28 KB of text
+ * and image together (docs/protocol.md), which 17 KB of image become in base64.
  */
-const MAX_IMAGE_BYTES = 20 * 1024;
+const MAX_IMAGE_BYTES = 17 * 1024;
 
 /** Reads an image file as a data URL, or throws when it is too large to send inline. */
 function readImage(file: File): Promise<string> {
   if (file.size > MAX_IMAGE_BYTES) {
     return Promise.reject(
-      new Error(`Images up to 20 KB can be sent (this one is ${Math.ceil(file.size / 1024)} KB)`),
+      new Error(`Images up to 17 KB can be sent (this one is ${Math.ceil(file.size / 1024)} KB)`),
     );
   }
   return new Promise((resolve, reject) => {
