@@ -7,12 +7,13 @@ import {
   EventDestination,
 } from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
+import { PUSH_SERVICES_OF, pushServiceOfApplication } from '../lambdas/adapters/sns-arns.ts';
 import { type HttpRouteDefinition, httpRoutes, webSocketRoutes } from '../lambdas/routes.ts';
 import { HttpAuthApi } from './constructs/http-api.ts';
 import { MediaBucket } from './constructs/media-bucket.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { PushNotifications } from './constructs/push.ts';
-import type { SesSettings } from './constructs/route-function.ts';
+import type { PlatformApplicationArns, SesSettings } from './constructs/route-function.ts';
 import { Storage } from './constructs/storage.ts';
 import { MessengerWebSocketApi } from './constructs/websocket-api.ts';
 import { readSettings, type Settings } from './settings.ts';
@@ -153,6 +154,7 @@ export class MessengerStack extends Stack {
     }
     this.push = new PushNotifications(this, 'Push', {
       tables: this.storage.tables,
+      platformApplications: platformApplicationsOf(this),
       vapidSubject: vapidSubject ?? (senderEmail === undefined ? undefined : `mailto:${senderEmail}`),
       logRetention: settings.logRetention,
     });
@@ -253,6 +255,29 @@ export class MessengerStack extends Stack {
     });
     return configurationSet;
   }
+}
+
+/**
+ * The SNS platform applications of context `apnsPlatformApplicationArn` (an APNS or APNS_SANDBOX
+ * application) and `fcmPlatformApplicationArn` (a GCM one), each optional; anything else fails synth.
+ */
+function platformApplicationsOf(scope: Construct): PlatformApplicationArns {
+  const applications: { apns?: string; fcm?: string } = {};
+  for (const platform of ['apns', 'fcm'] as const) {
+    const key = `${platform}PlatformApplicationArn`;
+    const arn = contextString(scope, key);
+    if (arn === undefined) continue;
+    const service = pushServiceOfApplication(arn);
+    const expected: readonly string[] = PUSH_SERVICES_OF[platform];
+    if (service === undefined || !expected.includes(service)) {
+      throw new Error(
+        `Context ${key} must be the ARN of an SNS platform application of ${expected.join(' or ')} ` +
+          `(arn:aws:sns:{region}:{account}:app/${expected[0]}/{name}), got "${arn}"`,
+      );
+    }
+    applications[platform] = arn;
+  }
+  return applications;
 }
 
 /** A non-empty string context value. */

@@ -31,6 +31,13 @@ export interface Permissions {
   readonly vapidPublicKey?: boolean;
   /** Reads the VAPID key pair from Secrets Manager (`VAPID_SECRET_ARN`), to sign Web Pushes. */
   readonly vapidKeys?: boolean;
+  /**
+   * Reaches APNs and FCM devices through the SNS platform applications of the CDK context: the SNS
+   * actions its code calls, `sns:CreatePlatformEndpoint` on those applications and the rest on
+   * their endpoints; `APNS_PLATFORM_APPLICATION_ARN`/`FCM_PLATFORM_APPLICATION_ARN` to a function
+   * that creates endpoints. Without applications in the context: nothing.
+   */
+  readonly pushDevices?: boolean;
 }
 
 export interface FunctionDefinition {
@@ -181,10 +188,11 @@ export const actionRoutes = {
     },
   },
   // The caller's push-targets item (users table, pk push#{userId}): one conditional write, two for the first target.
-  registerPush: { handler: 'register-push', permissions: { write: ['users'] } },
+  // APNs and FCM devices: their SNS platform endpoints (created, checked, enabled again; deleted when refused).
+  registerPush: { handler: 'register-push', permissions: { write: ['users'], pushDevices: true } },
   // The caller's member item (conversations table): one conditional write.
   muteConversation: { handler: 'mute-conversation', permissions: { write: ['conversations'] } },
-  unregisterPush: { handler: 'unregister-push', permissions: { write: ['users'] } },
+  unregisterPush: { handler: 'unregister-push', permissions: { write: ['users'], pushDevices: true } },
 } as const satisfies Record<ClientAction, ActionRouteDefinition>;
 
 /** Every WebSocket route: the life-cycle routes, then one per action, one-way where the protocol says so. */
@@ -274,11 +282,12 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
 /**
  * The push worker (not a route): jobs from the push queue, in batches. It reads the sender's
  * profile and the recipients' push targets (users table) and their memberships (mutes), deletes
- * the targets a push service reports gone, and signs Web Pushes with the VAPID keys.
+ * the targets a push service reports gone, and signs Web Pushes with the VAPID keys and publishes
+ * to APNs and FCM devices through SNS.
  */
 export const pushWorker: FunctionDefinition = {
   handler: 'push-worker',
-  permissions: { write: ['users'], read: ['conversations'], vapidKeys: true },
+  permissions: { write: ['users'], read: ['conversations'], vapidKeys: true, pushDevices: true },
   // A batch of 10 jobs, each up to 1,000 recipients' targets, at 5 s per push service request.
   timeoutSeconds: 60,
 };

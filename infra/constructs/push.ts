@@ -7,7 +7,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FunctionDefinition, pushWorker, timeoutMsOf } from '../../lambdas/routes.ts';
 import type { TableId } from '../../lambdas/tables.ts';
-import { type PushSettings, RouteFunction } from './route-function.ts';
+import { type PlatformApplicationArns, type PushSettings, RouteFunction } from './route-function.ts';
 
 /** The key pair's custom resource function: it reads the secret and writes it once. */
 export const vapidKeysDefinition: FunctionDefinition = {
@@ -29,6 +29,12 @@ export interface PushNotificationsProps {
   readonly logRetention?: RetentionDays;
   /** Reserved concurrency of the worker: pushes never take the routes' concurrency. @default none */
   readonly workerConcurrency?: number;
+  /**
+   * The SNS platform applications for APNs and FCM devices (registerPush, unregisterPush and the
+   * worker get grants on them and their endpoints).
+   * @default none: APNs and FCM are refused
+   */
+  readonly platformApplications?: PlatformApplicationArns;
 }
 
 /**
@@ -106,6 +112,9 @@ export class PushNotifications extends Construct {
       vapidSecret: this.vapidSecret,
       vapidPublicKey: this.vapidPublicKey,
       ...(props.vapidSubject === undefined ? {} : { vapidSubject: props.vapidSubject }),
+      ...(props.platformApplications === undefined
+        ? {}
+        : { platformApplications: props.platformApplications }),
     };
     this.worker = new RouteFunction(this, 'WorkerFunction', {
       definition: pushWorker,

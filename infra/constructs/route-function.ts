@@ -9,6 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { endpointArnsOf, PLATFORM_APPLICATION_ENV } from '../../lambdas/adapters/sns-arns.ts';
 import { type FunctionDefinition, tablesOf, timeoutMsOf } from '../../lambdas/routes.ts';
 import { type TableDefinition, type TableId, tables as tableDefinitions } from '../../lambdas/tables.ts';
 import { bundlingOptions } from './bundling.ts';
@@ -69,6 +70,20 @@ export interface PushSettings {
   readonly vapidPublicKey?: string;
   /** A `mailto:` or `https:` contact the push services may use (`VAPID_SUBJECT`). */
   readonly vapidSubject?: string;
+  /**
+   * The SNS platform applications APNs and FCM devices go through (CDK context
+   * `apnsPlatformApplicationArn`, `fcmPlatformApplicationArn`): for `pushDevices`.
+   * @default - none: functions with `pushDevices` get no SNS grant and no variable
+   */
+  readonly platformApplications?: PlatformApplicationArns;
+}
+
+/** One SNS platform application per device platform, each optional. */
+export interface PlatformApplicationArns {
+  /** An `APNS` or `APNS_SANDBOX` platform application. */
+  readonly apns?: string;
+  /** A `GCM` platform application (SNS's name for FCM). */
+  readonly fcm?: string;
 }
 
 export interface RouteFunctionProps {
@@ -156,8 +171,10 @@ export const DYNAMODB_READ_ACTIONS: readonly string[] = [
  * ARN only when the code queries an index); `manageConnections` → `MANAGEMENT_API_ENDPOINT` and
  * `execute-api:ManageConnections` on `@connections/*` of one stage, for the methods the code calls; `jwtSecret` →
  * `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE` and `secretsmanager:GetSecretValue` on that
- * secret; `ses` → `SENDER_EMAIL`, `SES_CONFIGURATION_SET` and `ses:SendEmail` from that address.
- * A call the permissions do not cover fails synthesis.
+ * secret; `ses` → `SENDER_EMAIL`, `SES_CONFIGURATION_SET` and `ses:SendEmail` from that address;
+ * `pushDevices` → on the SNS platform applications of `push.platformApplications` (if any),
+ * `sns:CreatePlatformEndpoint` with their ARNs as `APNS_`/`FCM_PLATFORM_APPLICATION_ARN`, and the
+ * other SNS actions the code calls on their endpoints. A call the permissions do not cover fails synthesis.
  *
  * Defaults: entry `lambdas/handlers/<handler>.ts`, runtime NODEJS_22_X, architecture ARM_64,
  * memory `definition.memoryMb` (default 256 MB), timeout 10 s, log retention one month, no
@@ -222,6 +239,8 @@ export class RouteFunction extends Construct {
       'hands out the VAPID public key',
     );
     const vapidSecret = pushPart(permissions.vapidKeys, props.push?.vapidSecret, 'reads the VAPID keys');
+    const platformApplications =
+      permissions.pushDevices === true ? (props.push?.platformApplications ?? {}) : undefined;
 
     const environment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: 'parley',
@@ -266,6 +285,7 @@ export class RouteFunction extends Construct {
         (action === 'secretsmanager:GetSecretValue' && jwt === undefined && vapidSecret === undefined) ||
         (action === 'secretsmanager:PutSecretValue' && vapidSecret === undefined) ||
         (action.startsWith('sqs:') && pushQueue === undefined) ||
+        (action.startsWith('sns:') && platformApplications === undefined) ||
         (action.startsWith('ses:') && ses === undefined) ||
         (action.startsWith('s3:') && mediaBucket === undefined) ||
         (action.startsWith('dynamodb:') &&
@@ -277,6 +297,13 @@ export class RouteFunction extends Construct {
         `${this.node.path}: the code of ${definition.handler} calls ${uncovered.join(', ')}, which its ` +
           'permissions in lambdas/routes.ts do not cover',
       );
+    }
+    // Only a function that creates endpoints reads the applications; the others act on endpoint ARNs.
+    const snsApplications = Object.entries(platformApplications ?? {}).filter(
+      (entry): entry is [keyof PlatformApplicationArns, string] => entry[1] !== undefined,
+    );
+    if (actions.includes('sns:CreatePlatformEndpoint')) {
+      for (const [platform, arn] of snsApplications) environment[PLATFORM_APPLICATION_ENV[platform]] = arn;
     }
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -343,6 +370,34 @@ export class RouteFunction extends Construct {
     const secretArns = [jwt?.secret.secretArn, vapidSecret?.secretArn].filter((arn) => arn !== undefined);
     if (secretActions.length > 0 && secretArns.length > 0) {
       this.role.addToPrincipalPolicy(new PolicyStatement({ actions: secretActions, resources: secretArns }));
+    }
+    // SNS mobile push: endpoints are created in the platform applications, and every other call
+    // names an endpoint ARN, which starts with its application's (endpointArnsOf).
+    const snsActions = actions.filter((action) => action.startsWith('sns:'));
+    const endpointActions = snsActions.filter((action) => action !== 'sns:CreatePlatformEndpoint');
+    if (snsApplications.length > 0 && snsActions.includes('sns:CreatePlatformEndpoint')) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['sns:CreatePlatformEndpoint'],
+          resources: snsApplications.map(([, arn]) => arn),
+        }),
+      );
+    }
+    const endpointArns =
+      endpointActions.length === 0 ? [] : snsApplications.map(([, arn]) => endpointArnsOf(arn));
+    if (endpointArns.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: endpointActions, resources: endpointArns }),
+      );
+    }
+    for (const arn of endpointArns) {
+      acknowledgeWildcardResource(
+        this.role,
+        arn,
+        `Device endpoints are created at run time, one per registered device, so endpoint/{service}/{application}/* ` +
+          `is the narrowest resource for the SNS calls of ${definition.handler} (${endpointActions.join(', ')}) ` +
+          'on the devices of one platform application of this deployment.',
+      );
     }
     if (pushQueue !== undefined && actions.includes('sqs:SendMessage')) {
       this.role.addToPrincipalPolicy(

@@ -209,6 +209,12 @@ export const COMMAND_ACTIONS: Readonly<Record<string, string | readonly string[]
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   PutSecretValueCommand: 'secretsmanager:PutSecretValue',
   SendMessageCommand: 'sqs:SendMessage',
+  // SNS mobile push (lambdas/adapters/sns-endpoints.ts, sns-push-sender.ts).
+  CreatePlatformEndpointCommand: 'sns:CreatePlatformEndpoint',
+  GetEndpointAttributesCommand: 'sns:GetEndpointAttributes',
+  SetEndpointAttributesCommand: 'sns:SetEndpointAttributes',
+  DeleteEndpointCommand: 'sns:DeleteEndpoint',
+  PublishCommand: 'sns:Publish',
   SendEmailCommand: 'ses:SendEmail',
   SendRawEmailCommand: 'ses:SendRawEmail',
   // S3 authorizes a presigned request as the presigner: presigning a PutObject needs the grant

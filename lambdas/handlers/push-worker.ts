@@ -7,6 +7,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoConversationStore } from '../adapters/conversation-store.ts';
 import { DynamoPushTargetStore } from '../adapters/push-target-store.ts';
 import { readSecretString } from '../adapters/secrets.ts';
+import { SnsMobilePushSender } from '../adapters/sns-push-sender.ts';
 import { LibraryWebPushSender, type VapidKeys } from '../adapters/web-push-sender.ts';
 import { deliverPushBatch } from '../domain/push-notifications.ts';
 
@@ -30,6 +31,8 @@ const deps = {
   audience: new DynamoPushTargetStore(),
   sender: new LibraryWebPushSender(vapidKeys()),
   mutes: new DynamoConversationStore(),
+  // Publishing needs only the target's endpoint ARN, not the platform application.
+  mobile: new SnsMobilePushSender(),
 };
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {

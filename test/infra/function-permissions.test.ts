@@ -59,7 +59,13 @@ describe('function roles against the SDK calls of their code', () => {
 
   beforeAll(() => {
     ({ stack } = createParleyApp({
-      context: { ...NO_BUNDLING, senderEmail: 'no-reply@mail.parley.chat' },
+      context: {
+        ...NO_BUNDLING,
+        senderEmail: 'no-reply@mail.parley.chat',
+        // With platform applications, the functions that reach APNs and FCM devices get their SNS calls too.
+        apnsPlatformApplicationArn: 'arn:aws:sns:eu-west-1:123456789012:app/APNS/parley',
+        fcmPlatformApplicationArn: 'arn:aws:sns:eu-west-1:123456789012:app/GCM/parley',
+      },
     }));
     template = Template.fromStack(stack);
   });
