@@ -283,11 +283,17 @@ export const httpRoutes: readonly HttpRouteDefinition[] = [
  * The push worker (not a route): jobs from the push queue, in batches. It reads the sender's
  * profile and the recipients' push targets (users table) and their memberships (mutes), deletes
  * the targets a push service reports gone, and signs Web Pushes with the VAPID keys and publishes
- * to APNs and FCM devices through SNS.
+ * to APNs and FCM devices through SNS. Failed pushes go back on its own queue as a delayed job.
  */
 export const pushWorker: FunctionDefinition = {
   handler: 'push-worker',
-  permissions: { write: ['users'], read: ['conversations'], vapidKeys: true, pushDevices: true },
+  permissions: {
+    write: ['users'],
+    read: ['conversations'],
+    vapidKeys: true,
+    pushDevices: true,
+    pushQueue: true,
+  },
   // A batch of 10 jobs, each up to 1,000 recipients' targets, at 5 s per push service request.
   timeoutSeconds: 60,
 };

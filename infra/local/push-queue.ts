@@ -2,8 +2,9 @@
  * The push job queue on this machine: an HTTP endpoint that answers SQS's `SendMessage` (the
  * JSON protocol the SDK speaks), so the send path's SqsPushJobQueue runs unchanged, and that
  * hands each job to the push worker as an SQS event, as Lambda's event source mapping does.
- * A job the worker reports failed comes back after a backoff (1 s, 2 s, 4 s, …); after
- * `maxAttempts` it goes to `deadLetters`.
+ * A job sent with `DelaySeconds` is handed over that much later (times `delayScale`). A job the
+ * worker reports failed comes back after a backoff (1 s, 2 s, 4 s, …); after `maxAttempts` it
+ * goes to `deadLetters`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,6 +19,8 @@ export interface LocalPushQueueOptions {
   readonly maxAttempts?: number;
   /** The first retry's delay; each next one doubles. @default 1000 */
   readonly backoffMs?: number;
+  /** Multiplies each `DelaySeconds` (a test shortens them). @default 1, SQS's own */
+  readonly delayScale?: number;
 }
 
 export interface LocalPushQueue {
@@ -25,6 +28,10 @@ export interface LocalPushQueue {
   readonly url: string;
   /** Every job sent (`SendMessage` bodies), oldest first. */
   readonly sent: string[];
+  /** The `DelaySeconds` of each job of `sent` (0 when none). */
+  readonly delays: number[];
+  /** Multiplies each `DelaySeconds`; a test on a running stack may shorten them. */
+  delayScale: number;
   /** Jobs given up on after their last attempt. */
   readonly deadLetters: string[];
   /** Resolves when no job is queued, running or waiting for a retry. */
@@ -40,12 +47,22 @@ export async function startLocalPushQueue(
   const backoffMs = options.backoffMs ?? 1000;
   const deadLetters: string[] = [];
   const sent: string[] = [];
+  const delays: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let pending = 0;
   let waiters: Array<() => void> = [];
   const settle = () => {
     pending -= 1;
     if (pending === 0) for (const wake of waiters.splice(0)) wake();
+  };
+
+  /** Runs `task` after `ms`, unless the queue stops first. */
+  const later = (ms: number, task: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      task();
+    }, ms);
+    timers.add(timer);
   };
 
   const deliver = async (messageId: string, body: string, attempt: number): Promise<void> => {
@@ -80,14 +97,7 @@ export async function startLocalPushQueue(
       deadLetters.push(body);
       return settle();
     }
-    const timer = setTimeout(
-      () => {
-        timers.delete(timer);
-        void deliver(messageId, body, attempt + 1);
-      },
-      backoffMs * 2 ** (attempt - 1),
-    );
-    timers.add(timer);
+    later(backoffMs * 2 ** (attempt - 1), () => void deliver(messageId, body, attempt + 1));
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -104,19 +114,31 @@ export async function startLocalPushQueue(
         message: `${target} is not supported`,
       });
     }
-    const { MessageBody } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { MessageBody?: string };
+    const { MessageBody, DelaySeconds = 0 } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      MessageBody?: string;
+      DelaySeconds?: unknown;
+    };
     if (typeof MessageBody !== 'string' || MessageBody === '') {
       return reply(400, { __type: 'com.amazonaws.sqs#MissingParameter', message: 'MessageBody is required' });
     }
+    if (!Number.isInteger(DelaySeconds) || (DelaySeconds as number) < 0 || (DelaySeconds as number) > 900) {
+      return reply(400, {
+        __type: 'com.amazonaws.sqs#InvalidParameterValue',
+        message: 'DelaySeconds must be an integer from 0 to 900',
+      });
+    }
+    const delayMs = (DelaySeconds as number) * 1000 * queue.delayScale;
     const messageId = randomUUID();
     sent.push(MessageBody);
+    delays.push(DelaySeconds as number);
     pending += 1;
     reply(200, {
       MessageId: messageId,
       MD5OfMessageBody: createHash('md5').update(MessageBody).digest('hex'),
     });
     // Asynchronously, as SQS and the event source mapping are: the send never waits for the worker.
-    setImmediate(() => void deliver(messageId, MessageBody, 1));
+    if (delayMs > 0) later(delayMs, () => void deliver(messageId, MessageBody, 1));
+    else setImmediate(() => void deliver(messageId, MessageBody, 1));
   };
 
   const server: Server = createServer((request, response) => {
@@ -128,9 +150,11 @@ export async function startLocalPushQueue(
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('The push queue has no port');
-  return {
+  const queue: LocalPushQueue = {
     url: `http://127.0.0.1:${address.port}/000000000000/push-jobs`,
     sent,
+    delays,
+    delayScale: options.delayScale ?? 1,
     deadLetters,
     idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     async stop() {
@@ -140,4 +164,5 @@ export async function startLocalPushQueue(
       await new Promise((resolve) => server.close(resolve));
     },
   };
+  return queue;
 }

@@ -1,4 +1,7 @@
-/** The push job queue (SQS; locally the local stack's queue): one message per stored message with offline recipients. */
+/**
+ * The push job queue (SQS; locally the local stack's queue): one message per stored message with
+ * offline recipients, and the worker's retries of failed pushes (delayed with `DelaySeconds`).
+ */
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { PushJob, PushJobQueue } from '../domain/push-notifications.ts';
 import { requireEnv } from '../shared/env.ts';
@@ -7,7 +10,8 @@ export const PUSH_QUEUE_URL_ENV = 'PUSH_QUEUE_URL';
 
 /**
  * The send path waits for this call (before it answers), so it is held short: 1 s to connect,
- * 2 s for the answer, one retry. A job that still fails costs a notification, never the message.
+ * 2 s for the answer, one retry. A job that still fails costs a notification, never the message
+ * (the worker's retry that fails sends its job back to the queue whole).
  */
 const sqs = new SQSClient({
   maxAttempts: 2,
@@ -25,9 +29,13 @@ export class SqsPushJobQueue implements PushJobQueue {
     private readonly queueUrl: string = requireEnv(PUSH_QUEUE_URL_ENV),
   ) {}
 
-  async enqueue(job: PushJob): Promise<void> {
+  async enqueue(job: PushJob, delaySeconds?: number): Promise<void> {
     await this.client.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(job) }),
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(job),
+        ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+      }),
     );
   }
 }

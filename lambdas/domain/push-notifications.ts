@@ -1,7 +1,8 @@
 /**
  * Notifying offline users (docs/architecture.md, "Push notifications"): the send path hands one
  * job per message with offline recipients to a queue; the push worker turns it into one
- * notification per push target of each recipient.
+ * notification per push target of each recipient, and queues the pushes that failed again, as a
+ * job for those targets only, after a backoff.
  */
 import type { Message } from '../../protocol/index.ts';
 import { logger } from '../shared/logger.ts';
@@ -17,13 +18,21 @@ export interface PushJob {
   readonly groupTitle?: string;
   /** The message's text, shown only to targets that chose previews. */
   readonly text?: string;
-  /** The recipients without an open connection when the message was stored. */
+  /** The recipients without an open connection when the message was stored (a retry: those in `only`). */
   readonly recipients: readonly string[];
+  /**
+   * A retry's targets: of each recipient, the `pushId`s whose push failed. Absent on a first
+   * attempt, which notifies every target; a target registered since is never added.
+   */
+  readonly only?: Readonly<Record<string, readonly string[]>>;
+  /** Which delivery this is, from 1. @default 1 */
+  readonly attempt?: number;
 }
 
-/** Where the send path leaves jobs (adapters/push-jobs.ts: an SQS queue). */
+/** Where the send path leaves jobs, and the worker its retries (adapters/push-jobs.ts: an SQS queue). */
 export interface PushJobQueue {
-  enqueue(job: PushJob): Promise<void>;
+  /** Queues a job, handed to the worker after `delaySeconds` (at most `MAX_DELAY_SECONDS`). @default 0 */
+  enqueue(job: PushJob, delaySeconds?: number): Promise<void>;
 }
 
 /** What a notification shows; the service worker turns it into `showNotification(title, {body, data})`. */
@@ -66,7 +75,8 @@ export interface MuteReader {
   mutedAmong(conversationId: string, userIds: readonly string[], now: Date): Promise<Set<string>>;
 }
 
-export interface PushWorkerDeps {
+/** What delivering one job needs. */
+export interface PushDeliveryDeps {
   readonly audience: PushAudience;
   /** Web Push targets. */
   readonly sender: WebPushSender;
@@ -74,6 +84,28 @@ export interface PushWorkerDeps {
   readonly mobile?: MobilePushSender;
   /** Who muted the conversation (`muteConversation`); without it nobody has. */
   readonly mutes?: MuteReader;
+}
+
+export interface PushWorkerDeps extends PushDeliveryDeps {
+  /** Where a job's failed pushes go to be tried again: the worker's own queue. */
+  readonly retries: PushJobQueue;
+}
+
+/** Deliveries of one notification to a target before it is given up (the message stays in getUnread). */
+export const PUSH_MAX_ATTEMPTS = 5;
+/** SQS's longest `DelaySeconds`. */
+export const MAX_DELAY_SECONDS = 900;
+/** The first retry waits 5-10 s; each next one twice as long. */
+const RETRY_BASE_SECONDS = 5;
+
+/**
+ * How long the retry after failed delivery `attempt` waits: 5 s × 2^attempt, capped at SQS's
+ * 900 s, of which a random half is taken off (jitter: the targets of a push service that failed
+ * many pushes at once do not all come back at once).
+ */
+export function retryDelaySeconds(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_DELAY_SECONDS, RETRY_BASE_SECONDS * 2 ** attempt);
+  return Math.max(1, Math.round(ceiling * (1 - random() / 2)));
 }
 
 /** What a notification body says when the target did not choose previews. */
@@ -124,7 +156,7 @@ export function pushJobOf(
 
 /** One push to one target, by its platform. */
 async function pushTo(
-  deps: PushWorkerDeps,
+  deps: PushDeliveryDeps,
   target: PushTarget,
   notification: Notification,
 ): Promise<PushOutcome> {
@@ -137,7 +169,7 @@ async function pushTo(
 }
 
 /** Forgets a gone target: its entry in the user's item, and a device's SNS endpoint (best effort). */
-async function forget(deps: PushWorkerDeps, userId: string, target: PushTarget): Promise<void> {
+async function forget(deps: PushDeliveryDeps, userId: string, target: PushTarget): Promise<void> {
   await deps.audience.remove(userId, target.pushId);
   if (!isSnsTarget(target) || deps.mobile === undefined) return;
   try {
@@ -147,36 +179,89 @@ async function forget(deps: PushWorkerDeps, userId: string, target: PushTarget):
   }
 }
 
+/** What became of a job's pushes; `retry` names the failed ones (by recipient, their `pushId`s). */
+export interface PushJobResult {
+  readonly sent: number;
+  readonly gone: number;
+  readonly failed: number;
+  readonly retry: Record<string, string[]>;
+}
+
 /**
- * Sends one notification to every target of every recipient, deletes the targets the push
- * service reports gone, and tells how many failed otherwise (the caller retries the job).
+ * Sends one notification to every target of every recipient (of a retry: to the targets it
+ * names that are still registered), deletes the targets the push service reports gone, and
+ * tells which failed otherwise.
  */
-export async function deliverPushJob(
-  deps: PushWorkerDeps,
-  job: PushJob,
-): Promise<{ sent: number; gone: number; failed: number }> {
+export async function deliverPushJob(deps: PushDeliveryDeps, job: PushJob): Promise<PushJobResult> {
   // Both reads at once: whose targets, and who muted the conversation (1 request per 100 each).
   const [{ senderName, targets }, muted] = await Promise.all([
     deps.audience.audience(job.from, job.recipients),
     deps.mutes?.mutedAmong(job.conversationId, job.recipients, new Date()) ?? new Set<string>(),
   ]);
   const name = senderName ?? job.from;
+  const only = job.only === undefined ? undefined : new Map(Object.entries(job.only));
+  const chosen = (userId: string, target: PushTarget) =>
+    only === undefined || (only.get(userId)?.includes(target.pushId) ?? false);
   const outcomes = await Promise.all(
     [...targets]
       .filter(([userId]) => !muted.has(userId))
       .flatMap(([userId, userTargets]) =>
-        userTargets.map(async (target) => {
-          const outcome = await pushTo(deps, target, notificationOf(job, name, target.previews));
-          if (outcome === 'gone') await forget(deps, userId, target);
-          return outcome;
-        }),
+        userTargets
+          .filter((target) => chosen(userId, target))
+          .map(async (target) => {
+            const outcome = await pushTo(deps, target, notificationOf(job, name, target.previews));
+            if (outcome === 'gone') await forget(deps, userId, target);
+            return { userId, pushId: target.pushId, outcome };
+          }),
       ),
   );
   const counts = { sent: 0, gone: 0, failed: 0 };
-  for (const outcome of outcomes) counts[outcome] += 1;
-  logger.info('Push job delivered', { messageId: job.messageId, ...counts });
-  if (counts.failed > 0) logger.warn('Some pushes failed; the job is retried', counts);
-  return counts;
+  const retry: Record<string, string[]> = {};
+  for (const { userId, pushId, outcome } of outcomes) {
+    counts[outcome] += 1;
+    if (outcome === 'failed') retry[userId] = [...(retry[userId] ?? []), pushId];
+  }
+  logger.info('Push job delivered', { messageId: job.messageId, attempt: job.attempt ?? 1, ...counts });
+  return { ...counts, retry };
+}
+
+/**
+ * Queues a job for the failed targets only, after a backoff; after the last attempt it gives up
+ * (the notification is lost, never the message). False when the retry could not be queued.
+ */
+async function retryFailed(
+  deps: PushWorkerDeps,
+  job: PushJob,
+  failed: PushJobResult['retry'],
+): Promise<boolean> {
+  const attempt = job.attempt ?? 1;
+  const targets = Object.values(failed).flat().length;
+  if (attempt >= PUSH_MAX_ATTEMPTS) {
+    logger.error('Push notifications given up after the last attempt', {
+      messageId: job.messageId,
+      attempt,
+      targets,
+    });
+    return true;
+  }
+  const retry: PushJob = { ...job, recipients: Object.keys(failed), only: failed, attempt: attempt + 1 };
+  const delaySeconds = retryDelaySeconds(attempt);
+  try {
+    await deps.retries.enqueue(retry, delaySeconds);
+    logger.warn('Some pushes failed; retrying them', {
+      messageId: job.messageId,
+      attempt,
+      targets,
+      delaySeconds,
+    });
+    return true;
+  } catch (error) {
+    logger.error('Could not queue the retry; the queue delivers the whole job again', {
+      error: error as Error,
+      messageId: job.messageId,
+    });
+    return false;
+  }
 }
 
 /** One queue message: its id (to report it failed) and its body, a `PushJob` as JSON. */
@@ -186,9 +271,10 @@ export interface QueuedPushJob {
 }
 
 /**
- * A batch from the queue: each job delivered in parallel; the ids of the jobs to deliver again
- * (a push failed for another reason than a gone target, or the job could not run). A body that
- * is no job is dropped: delivering it again cannot help.
+ * A batch from the queue: each job delivered in parallel, its failed pushes queued again as a
+ * job of their own (`retryFailed`). Answers the ids of the jobs the queue should deliver again,
+ * whole: those that could not run, or whose retry could not be queued (a duplicate beats a
+ * loss). A body that is no job is dropped: delivering it again cannot help.
  */
 export async function deliverPushBatch(
   deps: PushWorkerDeps,
@@ -202,7 +288,8 @@ export async function deliverPushBatch(
         return [];
       }
       try {
-        return (await deliverPushJob(deps, job)).failed > 0 ? [id] : [];
+        const { failed, retry } = await deliverPushJob(deps, job);
+        return failed === 0 || (await retryFailed(deps, job, retry)) ? [] : [id];
       } catch (error) {
         logger.error('Push job failed; the queue delivers it again', {
           error: error as Error,
@@ -215,22 +302,34 @@ export async function deliverPushBatch(
   return retry.flat();
 }
 
-function parsePushJob(body: string): PushJob | undefined {
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** A queue message's body as a job, or undefined when it is none. */
+export function parsePushJob(body: string): PushJob | undefined {
+  let job: Partial<Record<keyof PushJob, unknown>> | null;
   try {
-    const job = JSON.parse(body) as Partial<PushJob> | null;
-    const strings = [job?.conversationId, job?.messageId, job?.from];
-    if (
-      job === null ||
-      strings.some((value) => typeof value !== 'string') ||
-      !Array.isArray(job.recipients) ||
-      !job.recipients.every((r) => typeof r === 'string')
-    ) {
-      return undefined;
-    }
-    return job as PushJob;
+    job = JSON.parse(body) as typeof job;
   } catch {
     return undefined;
   }
+  if (
+    job === null ||
+    typeof job !== 'object' ||
+    [job.conversationId, job.messageId, job.from].some((value) => typeof value !== 'string') ||
+    !isStrings(job.recipients)
+  ) {
+    return undefined;
+  }
+  if (job.attempt !== undefined && !(Number.isInteger(job.attempt) && (job.attempt as number) >= 1)) {
+    return undefined;
+  }
+  if (job.only !== undefined) {
+    const only = job.only;
+    if (only === null || typeof only !== 'object' || Array.isArray(only)) return undefined;
+    if (!Object.values(only).every(isStrings)) return undefined;
+  }
+  return job as PushJob;
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * The push worker: push jobs from the queue, a batch at a time (lambdas/domain/push-notifications.ts).
- * Jobs with failed pushes go back to the queue (partial batch responses), which delivers them
- * again after its visibility timeout; after its last attempt, to the dead-letter queue.
+ * Failed pushes go back on the same queue as a delayed job for their targets only; a job that
+ * could not run (or whose retry could not be queued) goes back whole (a partial batch response),
+ * delivered again after the visibility timeout and, after its last attempt, to the dead-letter queue.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoConversationStore } from '../adapters/conversation-store.ts';
+import { SqsPushJobQueue } from '../adapters/push-jobs.ts';
 import { DynamoPushTargetStore } from '../adapters/push-target-store.ts';
 import { readSecretString } from '../adapters/secrets.ts';
 import { SnsMobilePushSender } from '../adapters/sns-push-sender.ts';
@@ -31,6 +33,7 @@ const deps = {
   audience: new DynamoPushTargetStore(),
   sender: new LibraryWebPushSender(vapidKeys()),
   mutes: new DynamoConversationStore(),
+  retries: new SqsPushJobQueue(),
   // Publishing needs only the target's endpoint ARN, not the platform application.
   mobile: new SnsMobilePushSender(),
 };

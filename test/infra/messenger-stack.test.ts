@@ -502,15 +502,24 @@ describe('MessengerStack', () => {
       ]);
     });
 
-    it('lets only sendMessage queue push jobs, and the worker drain that queue in batches with partial failures', () => {
+    it('lets only sendMessage and the worker (its retries) queue push jobs, and the worker drain that queue in batches with partial failures', () => {
       const queue = logicalId(stack.push.queue);
       const deadLetters = logicalId(stack.push.deadLetterQueue);
-      expect(rolesAllowed('sqs:SendMessage')).toEqual([logicalId(routeFunction('sendMessage').role)]);
+      const sendMessageRole = logicalId(routeFunction('sendMessage').role);
+      const workerRole = logicalId(stack.push.worker.role);
+      expect(rolesAllowed('sqs:SendMessage')).toEqual([sendMessageRole, workerRole].sort());
+      const sendMessageOnTheQueue = {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+      };
       expect(
-        statementsOf(logicalId(routeFunction('sendMessage').role)).filter((s) =>
-          actionsOf(s).some((a) => a.startsWith('sqs:')),
-        ),
-      ).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queue, 'Arn'] } }]);
+        statementsOf(sendMessageRole).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:'))),
+      ).toEqual([sendMessageOnTheQueue]);
+      // The worker sends to its own queue only: no other queue, and not the dead-letter queue.
+      expect(statementsOf(workerRole).filter((s) => actionsOf(s).includes('sqs:SendMessage'))).toEqual([
+        sendMessageOnTheQueue,
+      ]);
       expect(rolesAllowed('sqs:ReceiveMessage')).toEqual([logicalId(stack.push.worker.role)]);
       expect(propertiesOf(queue)).toMatchObject({
         SqsManagedSseEnabled: true,

@@ -4,7 +4,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import webPush from 'web-push';
 import { type LocalPushQueue, startLocalPushQueue } from '../../infra/local/push-queue.ts';
 import { startWebPushService, type WebPushService } from '../../infra/local/web-push-service.ts';
@@ -14,6 +14,7 @@ import type { PushTarget } from '../../lambdas/domain/push.ts';
 import {
   deliverPushBatch,
   type Notification,
+  type PushJob,
   queuePushJob,
   type WebPushOutcome,
 } from '../../lambdas/domain/push-notifications.ts';
@@ -51,6 +52,8 @@ const worker = async (event: SQSEvent) => {
           );
         },
       },
+      // The worker's retries go back on the same queue, through the same adapter.
+      retries: { enqueue: (job, delaySeconds) => jobs().enqueue(job, delaySeconds) },
     },
     event.Records.map((r) => ({ id: r.messageId, body: r.body })),
   );
@@ -59,7 +62,8 @@ const worker = async (event: SQSEvent) => {
 
 beforeAll(async () => {
   service = await startWebPushService();
-  queue = await startLocalPushQueue(worker, { backoffMs: 50, maxAttempts: 3 });
+  // Retries wait a thousandth of their DelaySeconds: 5-10 ms for a first retry.
+  queue = await startLocalPushQueue(worker, { backoffMs: 50, maxAttempts: 3, delayScale: 0.001 });
 });
 afterAll(async () => {
   await queue?.stop();
@@ -123,11 +127,13 @@ describe('a push job on the local queue', () => {
     expect(await received(phone.clientHash)).toHaveLength(1);
   });
 
-  it('deletes a target its push service reports gone, and retries a failed push with backoff', async () => {
+  it('deletes a target its push service reports gone, and retries a failed push, to that target only, after a delay', async () => {
     const gone = await subscribe('cat', false);
     const flaky = await subscribe('cat', false);
+    const steady = await subscribe('cat', false);
     await service.expire(gone.clientHash);
     flakyOnce = new Set([flaky.target.pushId]);
+    const sentBefore = queue.sent.length;
     await queuePushJob(
       jobs(),
       { ...message('m3', 'hi'), conversationId: 'ann#cat', to: 'cat' },
@@ -136,8 +142,70 @@ describe('a push job on the local queue', () => {
     );
     await queue.idle();
     expect(removed).toContain(`cat/${gone.target.pushId}`);
-    // The retry sent the job again: the flaky target got it once; the gone one is no longer asked.
+    // The retry named the flaky target only: each target got the notification once.
     expect((await received(flaky.clientHash)).map((n) => n.data.messageId)).toEqual(['m3']);
+    expect((await received(steady.clientHash)).map((n) => n.data.messageId)).toEqual(['m3']);
+    const [first, retry] = queue.sent.slice(sentBefore).map((body) => JSON.parse(body) as PushJob);
+    expect(retry).toEqual({
+      ...first,
+      recipients: ['cat'],
+      only: { cat: [flaky.target.pushId] },
+      attempt: 2,
+    });
+    const [firstDelay, retryDelay = 0] = queue.delays.slice(sentBefore);
+    expect(firstDelay).toBe(0);
+    expect(retryDelay).toBeGreaterThanOrEqual(5);
+    expect(retryDelay).toBeLessThanOrEqual(10);
+    expect(queue.sent).toHaveLength(sentBefore + 2);
     expect(queue.deadLetters).toEqual([]);
+  });
+});
+
+describe('DelaySeconds on the local queue', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('hands a delayed job to the worker only once its delay has passed, and refuses a delay SQS refuses', async () => {
+    const bodies: string[] = [];
+    // The queue's timers are fake (its HTTP server and the SDK are not): time moves only when told.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const delayed = await startLocalPushQueue(
+      async (event) => {
+        bodies.push(...event.Records.map((r) => r.body));
+        return { batchItemFailures: [] };
+      },
+      { delayScale: 1 },
+    );
+    try {
+      const client = new SQSClient({
+        endpoint: new URL(delayed.url).origin,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const adapter = new SqsPushJobQueue(client, delayed.url);
+      const job = (messageId: string): PushJob => ({
+        conversationId: 'ann#bob',
+        messageId,
+        from: 'ann',
+        recipients: ['bob'],
+      });
+      await adapter.enqueue(job('later'), 30);
+      await adapter.enqueue(job('now'));
+      // The undelayed one is handed over at once; the delayed one waits for its 30 s.
+      await vi.waitFor(() => expect(bodies.map((b) => JSON.parse(b).messageId)).toEqual(['now']));
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(bodies).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      await delayed.idle();
+      expect(bodies.map((b) => JSON.parse(b).messageId)).toEqual(['now', 'later']);
+      expect(delayed.delays).toEqual([30, 0]);
+
+      await expect(adapter.enqueue(job('too-late'), 901)).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+      });
+      expect(delayed.sent).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+      await delayed.stop();
+    }
   });
 });

@@ -9,9 +9,13 @@ import {
   MAX_BODY_CHARACTERS,
   type Notification,
   notificationOf,
+  PUSH_MAX_ATTEMPTS,
   type PushAudience,
   type PushJob,
+  type PushJobQueue,
+  parsePushJob,
   pushJobOf,
+  retryDelaySeconds,
   type WebPushOutcome,
 } from '../../lambdas/domain/push-notifications.ts';
 import type { Message } from '../../protocol/index.ts';
@@ -33,6 +37,17 @@ const job: PushJob = {
   text: 'the secret plan',
   recipients: ['bob', 'cat'],
 };
+
+/** The worker's own queue: what it queued, with the delay. */
+class RetryQueue implements PushJobQueue {
+  readonly queued: Array<{ job: PushJob; delaySeconds: number | undefined }> = [];
+  failure: Error | undefined;
+  async enqueue(job: PushJob, delaySeconds?: number): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    // A round trip through JSON, as the queue message's body.
+    this.queued.push({ job: JSON.parse(JSON.stringify(job)), delaySeconds });
+  }
+}
 
 describe('notificationOf', () => {
   it('shows the text only to a target that chose previews', () => {
@@ -112,7 +127,7 @@ describe('deliverPushJob', () => {
 
   it('sends one notification per target, each with its own preview choice', async () => {
     const { deps, sent, removed } = setUp({});
-    expect(await deliverPushJob(deps, job)).toEqual({ sent: 3, gone: 0, failed: 0 });
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 3, gone: 0, failed: 0, retry: {} });
     expect(Object.fromEntries(sent.map((s) => [s.pushId, s.notification.body]))).toEqual({
       b1: 'the secret plan',
       b2: 'New message',
@@ -122,15 +137,23 @@ describe('deliverPushJob', () => {
     expect(removed).toEqual([]);
   });
 
-  it('deletes exactly the targets reported gone and counts failures for a retry', async () => {
+  it('deletes exactly the targets reported gone and names the failed ones for a retry', async () => {
     const { deps, removed } = setUp({ b2: 'gone', c1: 'failed' });
-    expect(await deliverPushJob(deps, job)).toEqual({ sent: 1, gone: 1, failed: 1 });
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 1, gone: 1, failed: 1, retry: { cat: ['c1'] } });
     expect(removed).toEqual(['bob/b2']);
+  });
+
+  it('notifies only the targets a retry names that are still registered', async () => {
+    const { deps, sent } = setUp({});
+    const retry = { ...job, only: { bob: ['b2', 'unregistered-since'], dan: ['d1'] }, attempt: 2 };
+    expect(await deliverPushJob(deps, retry)).toEqual({ sent: 1, gone: 0, failed: 0, retry: {} });
+    expect(sent.map((s) => s.pushId)).toEqual(['b2']);
   });
 });
 
 describe('deliverPushBatch', () => {
-  const deps = (failFor: string) => ({
+  /** One target per recipient, named after the recipient; `down` makes the read fail. */
+  const deps = (failFor: string, retries = new RetryQueue()) => ({
     audience: {
       audience: async (_sender: string, recipients: readonly string[]) => {
         if (recipients.includes('down')) throw new Error('DynamoDB is down');
@@ -141,18 +164,132 @@ describe('deliverPushBatch', () => {
     sender: {
       send: async (t: PushTarget): Promise<WebPushOutcome> => (t.pushId === failFor ? 'failed' : 'sent'),
     },
+    retries,
   });
-  const body = (recipients: string[]) => JSON.stringify({ ...job, recipients });
+  const body = (recipients: string[], more: Partial<PushJob> = {}) =>
+    JSON.stringify({ ...job, recipients, ...more });
 
-  it('asks again for exactly the jobs with a failed push or an error, and drops what is no job', async () => {
-    const retry = await deliverPushBatch(deps('flaky'), [
+  it('queues failed pushes as a job of their own, asks again only for jobs that could not run, and drops what is no job', async () => {
+    const retries = new RetryQueue();
+    const again = await deliverPushBatch(deps('flaky', retries), [
       { id: 'ok', body: body(['bob']) },
       { id: 'push-failed', body: body(['flaky', 'bob']) },
       { id: 'threw', body: body(['down']) },
       { id: 'not-json', body: '{' },
       { id: 'not-a-job', body: JSON.stringify({ messageId: 1 }) },
     ]);
-    expect(retry).toEqual(['push-failed', 'threw']);
+    expect(again).toEqual(['threw']);
+    expect(retries.queued.map((q) => q.job)).toEqual([
+      { ...job, recipients: ['flaky'], only: { flaky: ['flaky'] }, attempt: 2 },
+    ]);
+  });
+
+  it('retries a failed push of 3 targets for that target only, after a backoff, until it succeeds', async () => {
+    // bob's phone and laptop, cat's phone; cat's phone fails once.
+    const targets = new Map([
+      ['bob', [target('b1', true), target('b2', false)]],
+      ['cat', [target('c1', false)]],
+    ]);
+    const pushes: string[] = [];
+    let failures = 1;
+    const retries = new RetryQueue();
+    const worker = {
+      audience: {
+        audience: async (_sender: string, recipients: readonly string[]) => ({
+          senderName: 'Ann',
+          targets: new Map([...targets].filter(([userId]) => recipients.includes(userId))),
+        }),
+        remove: async () => undefined,
+      },
+      sender: {
+        send: async (t: PushTarget): Promise<WebPushOutcome> => {
+          pushes.push(t.pushId);
+          return t.pushId === 'c1' && failures-- > 0 ? 'failed' : 'sent';
+        },
+      },
+      retries,
+    };
+    expect(await deliverPushBatch(worker, [{ id: 'first', body: JSON.stringify(job) }])).toEqual([]);
+    expect(pushes.sort()).toEqual(['b1', 'b2', 'c1']);
+    expect(retries.queued).toHaveLength(1);
+    const [{ job: retry, delaySeconds } = { job, delaySeconds: 0 }] = retries.queued;
+    expect(retry).toEqual({ ...job, recipients: ['cat'], only: { cat: ['c1'] }, attempt: 2 });
+    // 5 s × 2^1, less at most half of it.
+    expect(delaySeconds).toBeGreaterThanOrEqual(5);
+    expect(delaySeconds).toBeLessThanOrEqual(10);
+
+    // Before the retry runs, cat registers a tablet and bob a new phone: neither is added.
+    targets.set('cat', [target('c1', false), target('c2', false)]);
+    targets.set('bob', [target('b1', true), target('b2', false), target('b3', false)]);
+    pushes.length = 0;
+    expect(await deliverPushBatch(worker, [{ id: 'retry', body: JSON.stringify(retry) }])).toEqual([]);
+    expect(pushes).toEqual(['c1']);
+    expect(retries.queued).toHaveLength(1);
+  });
+
+  it(`gives up after ${PUSH_MAX_ATTEMPTS} attempts, waiting longer before each`, async () => {
+    const retries = new RetryQueue();
+    for (let attempt = 1; attempt <= PUSH_MAX_ATTEMPTS; attempt += 1) {
+      const queued = retries.queued.length;
+      const attemptJob = attempt === 1 ? {} : { only: { flaky: ['flaky'] }, attempt };
+      expect(
+        await deliverPushBatch(deps('flaky', retries), [{ id: 'j', body: body(['flaky'], attemptJob) }]),
+      ).toEqual([]);
+      if (attempt === PUSH_MAX_ATTEMPTS) {
+        expect(retries.queued).toHaveLength(queued);
+      } else {
+        const { job: next, delaySeconds = 0 } = retries.queued[queued] ?? { job };
+        expect(next.attempt).toBe(attempt + 1);
+        expect(delaySeconds).toBeGreaterThanOrEqual(5 * 2 ** (attempt - 1));
+        expect(delaySeconds).toBeLessThanOrEqual(5 * 2 ** attempt);
+      }
+    }
+    expect(retries.queued).toHaveLength(PUSH_MAX_ATTEMPTS - 1);
+  });
+
+  it('asks for the whole job again when its retry cannot be queued (a duplicate beats a loss)', async () => {
+    const retries = new RetryQueue();
+    retries.failure = new Error('SQS is unreachable');
+    expect(
+      await deliverPushBatch(deps('flaky', retries), [
+        { id: 'ok', body: body(['bob']) },
+        { id: 'push-failed', body: body(['flaky', 'bob']) },
+      ]),
+    ).toEqual(['push-failed']);
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it("doubles from 10 s, takes off up to half at random, and never passes SQS's 900 s", () => {
+    expect([1, 2, 3, 4].map((attempt) => retryDelaySeconds(attempt, () => 0))).toEqual([10, 20, 40, 80]);
+    expect([1, 2, 3, 4].map((attempt) => retryDelaySeconds(attempt, () => 0.999999))).toEqual([
+      5, 10, 20, 40,
+    ]);
+    expect(retryDelaySeconds(20, () => 0)).toBe(900);
+    expect(retryDelaySeconds(20, () => 0.5)).toBe(675);
+  });
+});
+
+describe('parsePushJob', () => {
+  const valid = { ...job, only: { bob: ['b1'] }, attempt: 3 };
+  it('reads a first job and a retry', () => {
+    expect(parsePushJob(JSON.stringify(job))).toEqual(job);
+    expect(parsePushJob(JSON.stringify(valid))).toEqual(valid);
+  });
+  it('refuses a retry whose targets or attempt are malformed', () => {
+    for (const bad of [
+      { only: ['b1'] },
+      { only: null },
+      { only: { bob: 'b1' } },
+      { only: { bob: [1] } },
+      { attempt: 0 },
+      { attempt: 1.5 },
+      { attempt: '2' },
+    ]) {
+      expect(parsePushJob(JSON.stringify({ ...valid, ...bad }))).toBeUndefined();
+    }
+    expect(parsePushJob('null')).toBeUndefined();
+    expect(parsePushJob('"job"')).toBeUndefined();
   });
 });
 
@@ -201,7 +338,7 @@ describe('deliverPushJob to APNs and FCM devices (SNS)', () => {
 
   it("publishes one message per device in its push service's shape, the text only where previews were chosen", async () => {
     const { sns, deps, webPushes, bobPhone, bobTablet, catPhone } = await setUp();
-    expect(await deliverPushJob(deps, job)).toEqual({ sent: 4, gone: 0, failed: 0 });
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 4, gone: 0, failed: 0, retry: {} });
     expect(webPushes).toEqual(['b-web']);
     const data = { conversationId: 'ann#bob', messageId: 'm1' };
     const apns = (body: string) => ({
@@ -238,7 +375,7 @@ describe('deliverPushJob to APNs and FCM devices (SNS)', () => {
     const { sns, deps, removed, bobTablet, catPhone } = await setUp();
     sns.disable(bobTablet.endpointArn);
     sns.endpoints.delete(catPhone.endpointArn);
-    expect(await deliverPushJob(deps, job)).toEqual({ sent: 2, gone: 2, failed: 0 });
+    expect(await deliverPushJob(deps, job)).toEqual({ sent: 2, gone: 2, failed: 0, retry: {} });
     expect(removed.sort()).toEqual(['bob/b-fcm', 'cat/c-apns']);
     expect(
       sns
@@ -249,26 +386,40 @@ describe('deliverPushJob to APNs and FCM devices (SNS)', () => {
     expect(sns.endpoints.has(bobTablet.endpointArn)).toBe(false);
   });
 
-  it('keeps the targets and asks for the job again when SNS fails otherwise', async () => {
+  it('keeps the targets and retries the device when SNS fails otherwise', async () => {
     const { sns, deps, removed } = await setUp();
     const metadata = { $metadata: {} };
     sns.publishFailures.push(
       new ThrottledException({ ...metadata, message: 'Rate exceeded' }),
       new InternalErrorException({ ...metadata, message: 'Internal error' }),
     );
-    expect(await deliverPushJob(deps, job)).toEqual({ sent: 2, gone: 0, failed: 2 });
+    const { retry, ...counts } = await deliverPushJob(deps, job);
+    expect(counts).toEqual({ sent: 2, gone: 0, failed: 2 });
+    expect(Object.values(retry).flat()).toHaveLength(2);
     expect(removed).toEqual([]);
     expect(sns.sent('DeleteEndpoint')).toEqual([]);
     sns.publishFailures.push(new ThrottledException({ ...metadata, message: 'Rate exceeded' }));
-    expect(await deliverPushBatch(deps, [{ id: 'throttled', body: JSON.stringify(job) }])).toEqual([
-      'throttled',
-    ]);
+    const retries = new RetryQueue();
+    expect(
+      await deliverPushBatch({ ...deps, retries }, [{ id: 'throttled', body: JSON.stringify(job) }]),
+    ).toEqual([]);
+    const [queued] = retries.queued;
+    const throttled = Object.entries(queued?.job.only ?? {}).flatMap(([userId, ids]) =>
+      ids.map((pushId) => `${userId}/${pushId}`),
+    );
+    expect(throttled).toHaveLength(1);
+    expect(['bob/b-apns', 'bob/b-fcm', 'cat/c-apns']).toContain(throttled[0]);
   });
 
   it('fails (and retries) device pushes when the worker has no SNS sender', async () => {
     const { deps, webPushes } = await setUp();
     const { mobile: _mobile, ...webOnly } = deps;
-    expect(await deliverPushJob(webOnly, job)).toEqual({ sent: 1, gone: 0, failed: 3 });
+    expect(await deliverPushJob(webOnly, job)).toEqual({
+      sent: 1,
+      gone: 0,
+      failed: 3,
+      retry: { bob: ['b-apns', 'b-fcm'], cat: ['c-apns'] },
+    });
     expect(webPushes).toEqual(['b-web']);
   });
 });
