@@ -3,15 +3,17 @@
  * of a call at published prices, and the floor a send cannot go below.
  */
 import type { InvocationRecord } from '../infra/local/metrics.ts';
-import { authorizer, type FunctionDefinition, webSocketRoutes } from '../lambdas/routes.ts';
+import { PUSH_WORKER_ROUTE_KEY } from '../infra/local/push.ts';
+import { authorizer, type FunctionDefinition, pushWorker, webSocketRoutes } from '../lambdas/routes.ts';
 import { type DynamoRequestCost, extrasOf } from './instrument.ts';
 import { meteredMessages, unitPrice } from './prices.ts';
 
 const DEFAULT_MEMORY_MB = 256;
 
-/** The function definition behind a route key (`$authorizer` for the authorizer). */
+/** The function definition behind a route key (`$authorizer` for the authorizer, `$pushWorker` for the push worker). */
 export function definitionOf(routeKey: string): FunctionDefinition | undefined {
   if (routeKey === '$authorizer') return authorizer;
+  if (routeKey === PUSH_WORKER_ROUTE_KEY) return pushWorker;
   return webSocketRoutes.find((r) => r.routeKey === routeKey);
 }
 

@@ -22,6 +22,9 @@ const READ =
   '2026-11-22: as published for us-east-1 on the page named in `source` (the bench machine has no ' +
   'web access; the figures were checked against secondary summaries of that page on that date)';
 
+/** The prices the push section added (issue 15), read the same way. */
+const READ_PUSH = READ.replace('2026-11-22', '2026-11-27');
+
 export const prices = {
   /** API Gateway WebSocket API: messages sent and received, metered in 32 KB increments. */
   apiGatewayMessages: {
@@ -102,7 +105,10 @@ export const prices = {
     source: 'https://aws.amazon.com/s3/pricing/ (Storage)',
     read: READ,
   },
-  /** Data transfer out of AWS to the internet (what a client's download costs), first 10 TB a month. */
+  /**
+   * Data transfer out of AWS to the internet, first 10 TB a month: what a client's download costs,
+   * and a Web Push request from the push worker (Lambda bills its transfer at EC2 rates).
+   */
   dataTransferOutGb: {
     usd: 0.09,
     per: 'GB out to the internet (first 10 TB per month, after 100 GB free across services)',
@@ -111,6 +117,34 @@ export const prices = {
       'https://aws.amazon.com/s3/pricing/ (Data Transfer); https://aws.amazon.com/ec2/pricing/on-demand/',
     read: READ,
     note: 'Uploads into S3 are free; API Gateway message prices already include their transfer.',
+  },
+  /** SQS standard queue requests (SendMessage, ReceiveMessage, DeleteMessageBatch, …), first tier. */
+  sqsRequests: {
+    usd: 0.4,
+    per: '1,000,000 requests (standard queue, first 100 billion requests per month), each 64 KB chunk of a payload one request',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/sqs/pricing/ (Standard queue requests)',
+    read: READ_PUSH,
+    note:
+      'Each push job is one SendMessage; Lambda’s event source receives up to 10 jobs per ReceiveMessage and ' +
+      'deletes them with one DeleteMessageBatch (both billed). Its idle long polls are a fixed monthly cost, not per send.',
+  },
+  /** SNS API requests: a Publish to an APNs or FCM platform endpoint is one. */
+  snsRequests: {
+    usd: 0.5,
+    per: '1,000,000 requests (after the first million per month), each 64 KB chunk of a payload one request',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/sns/pricing/ (API requests)',
+    read: READ_PUSH,
+  },
+  /** SNS deliveries to mobile push services (APNs, FCM), beside the Publish request. */
+  snsMobilePushDeliveries: {
+    usd: 0.5,
+    per: '1,000,000 mobile push notifications (after the first million per month)',
+    quantity: 1_000_000,
+    source: 'https://aws.amazon.com/sns/pricing/ (Notification deliveries: mobile push notifications)',
+    read: READ_PUSH,
+    note: 'SNS bills the Publish request and the delivery apart: one APNs/FCM push through SNS is $1.00 per million.',
   },
   /** DynamoDB Standard storage. */
   dynamoStorageGbMonth: {

@@ -3,6 +3,14 @@ import type { Cost, Percentiles, UsageMeans } from './analysis.ts';
 import type { ColdStartResult } from './cold-start.ts';
 import type { ConversationListResult, GroupRow } from './conversations.ts';
 import { type prices, unitPrice } from './prices.ts';
+import {
+  type PushCost,
+  type PushResult,
+  type PushRow,
+  type PushScenario,
+  pushServiceCostPerPush,
+  sqsRequestsPerJob,
+} from './push.ts';
 import type { MessageItemResult, PresenceWeightRow } from './scenarios.ts';
 import type { ClientMessageIdKind } from './workload.ts';
 
@@ -81,7 +89,7 @@ export interface RouteRow {
 }
 
 export interface BenchResults {
-  readonly schemaVersion: 2;
+  readonly schemaVersion: 3;
   readonly generatedAt: string;
   readonly mode: string;
   readonly command: string;
@@ -95,6 +103,8 @@ export interface BenchResults {
   readonly conversationList: ConversationListResult;
   readonly messageItem: MessageItemResult;
   readonly presenceWeight: readonly PresenceWeightRow[];
+  /** What a send to an offline recipient costs with its pushes (schema 3). */
+  readonly push?: PushResult;
   readonly coldStart: ColdStartResult | undefined;
   readonly targets: ColdLoadTargets & { readonly costToFloor: number };
   readonly durationSeconds: number;
@@ -377,6 +387,155 @@ function groupSection(results: BenchResults): string {
         .join(', ')}.`,
     `- \`createGroup\` and \`markRead {conversationId, upTo}\` in these groups: see the per-route table ` +
       `(at ${largest.members} members, markRead pushes \`messagesRead\` to ${num(largest.markReadUpTo.posts)} devices).`,
+  ].join('\n');
+}
+
+/** Whether a send to an online recipient costs nothing more: no job, the plain direct send's DynamoDB requests. */
+export function onlineSendUnchanged(results: BenchResults): boolean | undefined {
+  const push = results.push;
+  const plain = results.scaling.at(-1)?.plain;
+  if (push === undefined || plain === undefined) return undefined;
+  return (
+    push.online.jobsPerSend === 0 &&
+    push.online.worker === undefined &&
+    push.online.send.dynamoRequests === plain.perSend.dynamoRequests
+  );
+}
+
+function pushSection(results: BenchResults): string {
+  const push = results.push;
+  if (push === undefined) return '';
+  const n = push.batchSize;
+  const both = (costs: { quiet: PushCost; loaded: PushCost }, pick: (c: PushCost) => number) =>
+    `${usd(pick(costs.quiet))} / ${usd(pick(costs.loaded))}`;
+  const online = push.costs.online.quiet.total;
+  const onlineGroup = results.groups.find((g) => g.members === push.group.members);
+  const row = (
+    label: string,
+    scenario: PushScenario,
+    key: PushRow,
+    pushes: string,
+    base: number | undefined,
+  ) => {
+    const costs = push.costs[key];
+    const worker = scenario.worker;
+    return [
+      label,
+      pushes,
+      `${num(scenario.send.dynamoRequests)}, ${num(scenario.jobsPerSend)}`,
+      `${usd(costs.quiet.sendPath)} (${ms(scenario.send.billedMs)} ms)`,
+      scenario.jobsPerSend === 0
+        ? '–'
+        : `${num(sqsRequestsPerJob(scenario.jobBytes, 1))} / ${num(sqsRequestsPerJob(scenario.jobBytes, n))}`,
+      worker === undefined
+        ? '–'
+        : `${num(worker.dynamoRequests)}, ${num(worker.readUnitsBilled)} RRU, ${ms(worker.billedMs)} ms`,
+      worker === undefined ? '–' : both(costs, (c) => c.worker),
+      scenario.jobsPerSend === 0 ? '–' : both(costs, (c) => c.sqs),
+      costs.quiet.pushService === 0 ? '–' : usd(costs.quiet.pushService),
+      `**${both(costs, (c) => c.total)}**`,
+      base === undefined
+        ? '–'
+        : `${(costs.quiet.total / base).toFixed(2)}× / ${(costs.loaded.total / base).toFixed(2)}×`,
+    ];
+  };
+  const { offlineOneTarget: one, group } = push;
+  const oneWorker = one.worker;
+  const groupCost = push.costs.group;
+  const pushes = Math.max(1, group.pushesPerSend);
+  const perPush = (c: PushCost) => (c.total - c.sendPath) / pushes;
+  const unchanged = onlineSendUnchanged(results);
+  const plain = results.scaling.at(-1)?.plain;
+  /** What 100 ms more of a function's billed time costs, per million invocations. */
+  const per100Ms = (means: UsageMeans | undefined) =>
+    0.1 * ((means?.memoryMb ?? 256) / 1024) * unitPrice('lambdaArmGbSecond') * 1e6;
+  const kinds = (means: UsageMeans | undefined) => (means === undefined ? '–' : requestKindsOf(means));
+  return [
+    '## Push notifications',
+    '',
+    `Direct sends between users with 1 device each, ${one.sends} per row, one at a time, each followed by the ` +
+      'push worker’s run: to a recipient online (connected, 1 Web Push target) or offline with 1 or 2 Web Push ' +
+      'targets; and a group of ' +
+      `${group.members} (${group.sends} sends) whose ${group.offlineRecipients} other members are offline with 1 target ` +
+      'each. The chain is the local stack’s: the job queue, the very worker, real encrypted and VAPID-signed ' +
+      'pushes to web-push-testing, each target checked to receive exactly one push per send. Per 1,000,000 ' +
+      `sends; each a / b: the worker given 1 job per invocation (a quiet queue) / ${n} (the event source's batch ` +
+      'under load).',
+    '',
+    table(
+      [
+        'send',
+        'pushes',
+        'send path: DynamoDB requests, SQS jobs',
+        'send path $ (billed ms)',
+        'SQS requests per job',
+        'worker per job: DynamoDB requests, RRU, billed ms',
+        'worker $',
+        'SQS $',
+        'push service $',
+        '$ per 1M sends',
+        '÷ online send',
+      ],
+      [
+        row('direct, recipient online', push.online, 'online', '0', online),
+        row('direct, offline, 1 Web Push target', one, 'offlineOneTarget', num(one.pushesPerSend), online),
+        row(
+          'direct, offline, 2 Web Push targets',
+          push.offlineTwoTargets,
+          'offlineTwoTargets',
+          num(push.offlineTwoTargets.pushesPerSend),
+          online,
+        ),
+        row(
+          'direct, offline, 1 APNs/FCM target (**estimated**)',
+          one,
+          'offlineOneMobileTarget',
+          num(one.pushesPerSend),
+          online,
+        ),
+        row(
+          `group of ${group.members}, ${group.offlineRecipients} offline`,
+          group,
+          'group',
+          num(group.pushesPerSend),
+          onlineGroup?.perSend.costPerMillion.total,
+        ),
+      ],
+    ),
+    '',
+    `- Online recipient: ${num(push.online.jobsPerSend)} SQS jobs, no worker; DynamoDB requests: ` +
+      `${kinds(push.online.send)}. Nothing more than the plain direct send` +
+      (plain
+        ? ` (${num(plain.perSend.dynamoRequests)} requests above, ${plain.devicesPerUser} devices each there)`
+        : '') +
+      `: ${unchanged === undefined ? 'n/a' : mark(unchanged)}.`,
+    `- Offline recipient, the send path: the same DynamoDB requests (${num(one.send.dynamoRequests)}), one SQS ` +
+      `SendMessage (a ${num(one.jobBytes, 0)}-byte job; ${num(group.jobBytes, 0)} bytes for the group's ` +
+      `${group.offlineRecipients} recipients), no post to the recipient (${num(one.send.apiMessages)} API Gateway ` +
+      `messages instead of ${num(push.online.send.apiMessages)}). Its billed time includes the SendMessage ` +
+      `round trip, to a queue on loopback here (${ms(one.send.billedMs)} ms against ${ms(push.online.send.billedMs)} ms ` +
+      `online); each 10 ms it takes in AWS adds ${usd(per100Ms(one.send) / 10)} per million sends.`,
+    `- The worker per job: ${kinds(oneWorker)} (users: the targets and the sender's name; conversations: the mutes). For the group: ` +
+      `${kinds(group.worker)}: a mute read is billed for every recipient, muted or not (0.5 RRU for each absent key).`,
+    `- Worker duration is this machine's, with the push service on loopback: in AWS each push waits for a push ` +
+      `service's answer (a job's pushes run in parallel), and every 100 ms of worker time adds ` +
+      `${usd(per100Ms(oneWorker))} per million jobs at ${oneWorker?.memoryMb ?? 256} MB. The loaded figures keep the ` +
+      'one-job duration per job (a batch’s jobs run in parallel, so that is an upper bound).',
+    `- SQS per job: quiet, its SendMessage, one ReceiveMessage and one DeleteMessageBatch (3); loaded, the ` +
+      `SendMessage and a ${n}th of each (${num(sqsRequestsPerJob(one.jobBytes, n))}); each 64 KB chunk is a ` +
+      'request. The event source’s idle long polls are a fixed monthly cost, not a per-send one, and not counted.',
+    `- Push service: Web Push has no per-push price; the worker's request leaves AWS (${num(one.pushRequestBytes, 0)} ` +
+      'bytes measured: request line, headers with the VAPID JWT, the encrypted body; TLS framing not counted) at the ' +
+      `data transfer out price: ${usd(pushServiceCostPerPush('webpush', one.pushRequestBytes))} per million pushes. APNs/FCM ` +
+      `through SNS: a Publish request and a mobile push delivery, ${usd(pushServiceCostPerPush('sns', 0))} ` +
+      'per million pushes. The APNs/FCM row is estimated, not measured: the 1-target worker’s measured work, with ' +
+      'a Publish in place of the HTTPS POST.',
+    `- Group of ${group.members}: the send path's DynamoDB requests ${num(group.send.dynamoRequests)}` +
+      (onlineGroup ? ` (online: ${num(onlineGroup.perSend.dynamoRequests)})` : '') +
+      `; the worker ${both(groupCost, (c) => c.worker)} per million messages, ` +
+      `${both(groupCost, (c) => c.worker / pushes)} per million delivered pushes; all that push adds (SQS, worker, ` +
+      `push service): ${both(groupCost, perPush)} per million pushes. ÷ online here is ÷ the online group send of ` +
+      `${group.members} in "Group sends" (${onlineGroup ? usd(onlineGroup.perSend.costPerMillion.total) : 'not run'}).`,
   ].join('\n');
 }
 
@@ -668,6 +827,17 @@ function checksSection(results: BenchResults): string {
             `at most 3 requests + 1 per 100 members ${mark(groupCostsHold(results.groups).requests)}.`,
         ]
       : []),
+    ...(results.push
+      ? [
+          `- Push: a send to an online recipient queues no job and makes the plain direct send's DynamoDB ` +
+            `requests: ${mark(onlineSendUnchanged(results) === true)}; one to an offline recipient with 1 Web Push ` +
+            `target costs ${(results.push.costs.offlineOneTarget.quiet.total / results.push.costs.online.quiet.total).toFixed(2)}× ` +
+            `an online one with the worker taking 1 job at a time, ` +
+            `${(results.push.costs.offlineOneTarget.loaded.total / results.push.costs.online.quiet.total).toFixed(2)}× ` +
+            `at ${results.push.batchSize} (${usd(results.push.costs.offlineOneTarget.quiet.total)} / ` +
+            `${usd(results.push.costs.offlineOneTarget.loaded.total)} against ${usd(results.push.costs.online.quiet.total)} per million).`,
+        ]
+      : []),
     results.coldStart
       ? `- Cold load within ${target}× of the bare SDK (without SDK clients: ` +
         `+${results.targets.coldLoadWithoutSdkMs ?? '—'} ms over an empty module): ${cold.length - slow.length} of ${cold.length} ` +
@@ -701,6 +871,8 @@ export function renderMarkdown(results: BenchResults): string {
     groupSection(results),
     '',
     conversationListSection(results),
+    '',
+    pushSection(results),
     '',
     routeSection(results),
     '',

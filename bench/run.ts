@@ -2,7 +2,7 @@
  * `npm run bench`: what a message costs, how fast it arrives, whether both stay flat as users
  * grow, and what each function weighs at cold start, measured on the local stack.
  *
- *   npm run bench                 the full run (U = 10, 100, 1,000 users; groups of 10, 100, 1,000)
+ *   npm run bench                 the full run (U = 10, 100, 1,000 users; groups of 10, 100, 1,000; push)
  *   npm run bench -- --quick      a smaller run (U = 10, 30, 100; groups of 10, 100), under two minutes
  *   npm run bench -- --save       also overwrite bench/results/latest.{json,md}
  *
@@ -19,6 +19,7 @@ import { type ColdStartResult, measureColdStarts } from './cold-start.ts';
 import { type GroupRow, measureConversationList, measureGroup } from './conversations.ts';
 import { instrumentCapacity, instrumentInvocations, instrumentPosts } from './instrument.ts';
 import { prices } from './prices.ts';
+import { measurePush, type PushResult } from './push.ts';
 import {
   type BenchResults,
   COLD_LOAD_BUDGET_WITHOUT_SDK_MS,
@@ -100,6 +101,10 @@ const config = {
   listConversations: 20,
   listUnread: 5,
   listCalls: quick ? 5 : 10,
+  /** Push notifications: sends per direct row, the group's size (the sender included) and its sends. */
+  pushSends: quick ? 10 : 20,
+  pushGroupSize: 100,
+  pushGroupSends: quick ? 5 : 10,
   /** Fresh processes per bundle for the cold-load median. */
   coldRuns: quick ? 5 : 10,
   seed: intOption('seed', values.seed, 20261122, 0, 2 ** 31),
@@ -399,6 +404,17 @@ try {
   });
   const conversationList = list.result;
   await list.population.close();
+  await settle();
+
+  // --- 6. Push notifications: online against offline recipients ------------------------------
+
+  const push: PushResult = await measurePush(stack, userStore, {
+    sends: config.pushSends,
+    groupSize: config.pushGroupSize,
+    groupSends: config.pushGroupSends,
+    textBytes: config.textBytes,
+    log,
+  });
   for (const g of groups) {
     routeRows.push({ route: 'createGroup', note: `${g.members} members`, means: g.createGroup });
   }
@@ -428,10 +444,10 @@ try {
   log('stopping the local stack');
   await stop();
 
-  // --- 6. Results ------------------------------------------------------------------------------
+  // --- 7. Results ------------------------------------------------------------------------------
 
   const results: BenchResults = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     generatedAt: new Date().toISOString(),
     mode: config.mode,
     command: `npm run bench${quick ? ' -- --quick' : ''}`,
@@ -451,6 +467,7 @@ try {
     conversationList,
     messageItem,
     presenceWeight,
+    push,
     coldStart,
     targets: {
       costToFloor: COST_TARGET,
