@@ -47,30 +47,40 @@ describe('the connection cap', () => {
   });
 });
 
+type Reply = { ok: boolean; error?: { code: string; retryAfterMs?: number } };
+
+/** 1,000 frames from one raw socket of `userId` as fast as it sends them; resolves with the 1,000 replies. */
+async function flood(userId: string, frame: (i: number) => string): Promise<Reply[]> {
+  const { WebSocket } = await import('ws');
+  const { signLocalToken } = await import('../../infra/local/tokens.ts');
+  const token = await signLocalToken(userId);
+  const ws = await new Promise<import('ws').WebSocket>((resolve, reject) => {
+    const socket = new WebSocket(`${h.stack.wsUrl}/?token=${token}`);
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
+  const replies: Reply[] = [];
+  const done = new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      replies.push(JSON.parse(String(data)));
+      if (replies.length === 1000) resolve();
+    });
+  });
+  for (let i = 0; i < 1000; i += 1) ws.send(frame(i));
+  await done;
+  ws.close();
+  return replies;
+}
+
 describe('per-user rate limits', () => {
   it('a flood of 1,000 frames from one socket: a burst is served, the rest get RATE_LIMITED with retryAfterMs, and other users are untouched', {
     timeout: 120_000,
   }, async () => {
     const [flooder, bystander] = await h.users('flooder', 'calm');
-    const { WebSocket } = await import('ws');
-    const { signLocalToken } = await import('../../infra/local/tokens.ts');
-    const token = await signLocalToken(flooder);
-    const ws = await new Promise<import('ws').WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`${h.stack.wsUrl}/?token=${token}`);
-      socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
-    });
-    const replies: { ok: boolean; error?: { code: string; retryAfterMs?: number } }[] = [];
-    const done = new Promise<void>((resolve) => {
-      ws.on('message', (data) => {
-        replies.push(JSON.parse(String(data)));
-        if (replies.length === 1000) resolve();
-      });
-    });
     h.stack.metrics.reset();
-    for (let i = 0; i < 1000; i += 1)
-      ws.send(JSON.stringify({ action: 'ping', requestId: `p${i}`, data: {} }));
-    await done;
+    const replies = await flood(flooder, (i) =>
+      JSON.stringify({ action: 'ping', requestId: `p${i}`, data: {} }),
+    );
     const served = replies.filter((r) => r.ok).length;
     const limited = replies.filter((r) => r.error?.code === 'RATE_LIMITED');
     // 100 at once, plus what 50 a second refills while the flood lasts.
@@ -78,7 +88,6 @@ describe('per-user rate limits', () => {
     expect(served).toBeLessThan(400);
     expect(limited.length).toBe(1000 - served);
     for (const r of limited) expect(r.error?.retryAfterMs).toBeGreaterThan(0);
-    ws.close();
     // Someone else, meanwhile, is served at once.
     const calm = await h.connect(bystander);
     await calm.request('ping', {});
@@ -113,31 +122,14 @@ describe('the $default route', () => {
     timeout: 120_000,
   }, async () => {
     const [flooder] = await h.users('junk');
-    const { WebSocket } = await import('ws');
-    const { signLocalToken } = await import('../../infra/local/tokens.ts');
-    const ws = await new Promise<import('ws').WebSocket>((resolve, reject) => {
-      void signLocalToken(flooder).then((token) => {
-        const socket = new WebSocket(`${h.stack.wsUrl}/?token=${token}`);
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
-      });
-    });
-    const replies: { ok: boolean; error?: { code: string; retryAfterMs?: number } }[] = [];
-    const done = new Promise<void>((resolve) => {
-      ws.on('message', (data) => {
-        replies.push(JSON.parse(String(data)));
-        if (replies.length === 1000) resolve();
-      });
-    });
-    for (let i = 0; i < 1000; i += 1)
-      ws.send(i % 2 === 0 ? JSON.stringify({ action: 'noSuchAction', requestId: `j${i}` }) : `not json ${i}`);
-    await done;
+    const replies = await flood(flooder, (i) =>
+      i % 2 === 0 ? JSON.stringify({ action: 'noSuchAction', requestId: `j${i}` }) : `not json ${i}`,
+    );
     const refused = replies.filter((r) => r.error?.code === 'BAD_REQUEST').length;
     const limited = replies.filter((r) => r.error?.code === 'RATE_LIMITED');
     expect(refused).toBeGreaterThanOrEqual(100);
     expect(limited.length).toBeGreaterThan(0);
     expect(refused + limited.length).toBe(1000);
     for (const r of limited) expect(r.error?.retryAfterMs).toBeGreaterThan(0);
-    ws.close();
   });
 });

@@ -1,68 +1,22 @@
-/**
- * The reference web app (web/) in Debian's Chromium, driven by playwright-core, against the
- * local stack: two people in two browser contexts sign up or log in and chat live; one goes
- * offline while the other writes and, back online, sees every message once; a socket the server
- * closes is recovered without a reload. Each scenario leaves a screenshot in
- * test-results/web-app/.
- */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startWebApp, type WebApp } from '../../web/server.ts';
-import { type Harness, startHarness } from './harness.ts';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WebApp } from '../../web/server.ts';
+import { PASSWORD, SCREENSHOTS, useBrowserSuite } from './browser-support.ts';
+import type { Harness } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const screenshots = resolve(import.meta.dirname, '../../test-results/web-app');
-const PASSWORD = 'correct horse battery';
 /** A 1×1 PNG. */
 const PIXEL =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
-
+const suite = useBrowserSuite();
+const { contexts, account } = suite;
+const screenshots = SCREENSHOTS;
 let h: Harness;
 let web: WebApp;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it when missing)`,
-    );
-  }
-  h = await startHarness();
-  web = await startWebApp({ httpUrl: h.stack.httpUrl, wsUrl: h.stack.wsUrl, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
-  await mkdir(screenshots, { recursive: true });
-}, 120_000);
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await h.cleanUp();
+beforeAll(() => {
+  ({ h, web, browser } = suite);
 });
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await h?.stop();
-});
-
-/** A verified account with a password, as sign-up would leave it. */
-async function account(name: string): Promise<{ userId: string; email: string }> {
-  const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
-  const userId = h.id(name);
-  const email = `${userId}@example.com`;
-  await new DynamoUserSeeder().seedVerifiedUser({
-    userId,
-    name,
-    username: userId,
-    email,
-    password: PASSWORD,
-  });
-  return { userId, email };
-}
 
 async function newPage(viewport = { width: 900, height: 700 }): Promise<Page> {
   const context = await browser.newContext({ viewport });

@@ -1,52 +1,19 @@
-/**
- * The reference web app's push notifications (web/public/service-worker.js, web/src/push.ts) in
- * Debian's Chromium, driven by playwright-core, against the local stack: the service worker
- * controls the page after login; a push delivered to it shows a notification, and a click on one
- * opens its conversation; the "Notifications" control registers this browser's subscription
- * (previews off unless chosen) and logging out unregisters it; an offline user's browser shows the
- * notification the stack encrypted for them; a browser that cannot subscribe says so in one line.
- * Screenshots go to test-results/web-app/.
- */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestSubscription } from '../../infra/local/web-push-service.ts';
-import { startWebApp, type WebApp } from '../../web/server.ts';
-import { type Harness, startHarness } from './harness.ts';
+import type { WebApp } from '../../web/server.ts';
+import { PASSWORD, SCREENSHOTS, useBrowserSuite } from './browser-support.ts';
+import type { Harness } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const screenshots = resolve(import.meta.dirname, '../../test-results/web-app');
-const PASSWORD = 'correct horse battery';
-
+const suite = useBrowserSuite();
+const { contexts, account } = suite;
+const screenshots = SCREENSHOTS;
 let h: Harness;
 let web: WebApp;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it when missing)`,
-    );
-  }
-  h = await startHarness();
-  web = await startWebApp({ httpUrl: h.stack.httpUrl, wsUrl: h.stack.wsUrl, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
-  await mkdir(screenshots, { recursive: true });
-}, 120_000);
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await h.cleanUp();
-});
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await h?.stop();
+beforeAll(() => {
+  ({ h, web, browser } = suite);
 });
 
 /** What the evaluations below use of the browser's globals (tests type-check without the DOM library). */
@@ -95,21 +62,6 @@ const SUBSCRIBE_FROM_TEST_SERVICE = `(() => {
     return subscription;
   };
 })();`;
-
-/** A verified account with a password, as sign-up would leave it. */
-async function account(name: string): Promise<{ userId: string; email: string }> {
-  const { DynamoUserSeeder } = await import('../../lambdas/adapters/user-seeder.ts');
-  const userId = h.id(name.toLowerCase());
-  const email = `${userId}@example.com`;
-  await new DynamoUserSeeder().seedVerifiedUser({
-    userId,
-    name,
-    username: userId,
-    email,
-    password: PASSWORD,
-  });
-  return { userId, email };
-}
 
 interface BrowserOptions {
   /** Grant the notification permission (a headless browser otherwise denies it). */
