@@ -13,9 +13,18 @@ export const PUSH_QUEUE_URL_ENV = 'PUSH_QUEUE_URL';
  * 2 s for the answer, one retry. A job that still fails costs a notification, never the message
  * (the worker's retry that fails sends its job back to the queue whole).
  */
+const SOCKETS = { keepAlive: true, maxSockets: 1_000 };
 const sqs = new SQSClient({
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  requestHandler: {
+    connectionTimeout: 1_000,
+    requestTimeout: 2_000,
+    throwOnRequestTimeout: true,
+    // Concurrent sends in one container (locally, every send of the process) must not wait in
+    // line for one of the SDK's default 50 sockets while their deadline runs.
+    httpAgent: SOCKETS,
+    httpsAgent: SOCKETS,
+  },
 });
 
 /** The queue of this deployment, or undefined where push notifications are not set up (PUSH_QUEUE_URL unset). */
