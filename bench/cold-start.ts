@@ -17,6 +17,7 @@ import {
   authorizer,
   type FunctionDefinition,
   httpRoutes,
+  pushWorker,
   tablesOf,
   webSocketRoutes,
 } from '../lambdas/routes.ts';
@@ -104,7 +105,7 @@ export interface ColdStartResult {
 /** Every handler of the route table (authorizer, WebSocket and HTTP routes) that exists. */
 export function functionDefinitions(): FunctionDefinition[] {
   const seen = new Set<string>();
-  return [authorizer, ...webSocketRoutes, ...httpRoutes].filter((definition) => {
+  return [authorizer, ...webSocketRoutes, ...httpRoutes, pushWorker].filter((definition) => {
     if (seen.has(definition.handler)) return false;
     seen.add(definition.handler);
     return existsSync(join(ROOT, 'lambdas', 'handlers', `${definition.handler}.ts`));
@@ -183,6 +184,12 @@ export function environmentFor(definition: FunctionDefinition): NodeJS.ProcessEn
     env.JWT_AUDIENCE = 'parley-clients';
   }
   if (permissions.ses === true) env.SENDER_EMAIL = 'bench@example.com';
+  if ((permissions.media ?? []).length > 0) env.MEDIA_BUCKET = 'bench-media';
+  if (permissions.pushQueue === true) env.PUSH_QUEUE_URL = 'http://127.0.0.1:9/000000000000/bench-push';
+  if (permissions.vapidPublicKey === true) env.VAPID_PUBLIC_KEY = 'bench';
+  if (permissions.vapidKeys === true) {
+    env.VAPID_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-vapid';
+  }
   return env;
 }
 
