@@ -10,21 +10,23 @@ import { SqsPushJobQueue } from '../adapters/push-jobs.ts';
 import { DynamoPushTargetStore } from '../adapters/push-target-store.ts';
 import { readSecretString } from '../adapters/secrets.ts';
 import { SnsMobilePushSender } from '../adapters/sns-push-sender.ts';
+import { parseVapidKeys } from '../adapters/vapid-keys.ts';
 import { LibraryWebPushSender, type VapidKeys } from '../adapters/web-push-sender.ts';
 import { deliverPushBatch } from '../domain/push-notifications.ts';
+import { requireEnv } from '../shared/env.ts';
 
-/** The VAPID keys: from the environment (the local stack), else the secret VAPID_SECRET_ARN names ({publicKey, privateKey}). */
+/**
+ * The VAPID key pair from the secret VAPID_SECRET_ARN names (`{publicKey, privateKey}`, written
+ * by the stack's key pair custom resource; locally by the local Secrets Manager), read once during
+ * the init phase. A secret without a pair fails each push (retried), never the load.
+ */
 function vapidKeys(): () => Promise<VapidKeys> {
   const subject = process.env.VAPID_SUBJECT || 'mailto:push@parley.invalid';
-  const {
-    VAPID_PUBLIC_KEY: publicKey,
-    VAPID_PRIVATE_KEY: privateKey,
-    VAPID_SECRET_ARN: secretArn,
-  } = process.env;
-  if (publicKey && privateKey) return () => Promise.resolve({ publicKey, privateKey, subject });
-  if (!secretArn) throw new Error('VAPID_SECRET_ARN environment variable is not set');
-  // Read once, during the init phase.
-  const keys = readSecretString(secretArn).then((text) => ({ ...JSON.parse(text), subject }) as VapidKeys);
+  const keys = readSecretString(requireEnv('VAPID_SECRET_ARN')).then((text) => {
+    const pair = parseVapidKeys(text);
+    if (pair === undefined) throw new Error('The VAPID secret holds no key pair');
+    return { ...pair, subject };
+  });
   keys.catch(() => undefined);
   return () => keys;
 }
