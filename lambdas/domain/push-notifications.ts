@@ -221,7 +221,13 @@ export async function deliverPushJob(deps: PushDeliveryDeps, job: PushJob): Prom
     counts[outcome] += 1;
     if (outcome === 'failed') retry[userId] = [...(retry[userId] ?? []), pushId];
   }
-  logger.info('Push job delivered', { messageId: job.messageId, attempt: job.attempt ?? 1, ...counts });
+  // A job whose recipients have no (unmuted) target is routine: not worth an INFO line each.
+  const pushed = counts.sent + counts.gone + counts.failed > 0;
+  (pushed ? logger.info : logger.debug).call(logger, 'Push job delivered', {
+    messageId: job.messageId,
+    attempt: job.attempt ?? 1,
+    ...counts,
+  });
   return { ...counts, retry };
 }
 
