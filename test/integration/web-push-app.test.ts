@@ -146,6 +146,25 @@ async function vapidPublicKey(): Promise<string> {
   return ((await response.json()) as { publicKey: string }).publicKey;
 }
 
+/**
+ * Logs in and turns notifications on through the app's control, with a real subscription made on
+ * the local Web Push test service for the stack's VAPID key (handed to the PushManager stand-in).
+ */
+async function withNotificationsOn(email: string) {
+  const subscription = await pushService().subscribe(await vapidPublicKey());
+  const context = await newContext({ notifications: true, testSubscriptions: true });
+  const errors: Error[] = [];
+  const page = await logIn(context, email, errors);
+  await page.evaluate((json) => {
+    (globalThis as unknown as PageGlobals).nextSubscription = json;
+  }, subscription);
+  await turnOnNotifications(page);
+  await expect
+    .poll(() => pushState(page), { timeout: 20_000 })
+    .toBe('Notifications are on for this browser.');
+  return { subscription, context, errors, page };
+}
+
 describe('the web app’s notifications', () => {
   it('registers the service worker, which controls the page after login', { timeout: 90_000 }, async () => {
     const ann = await account('Ann');
@@ -218,18 +237,7 @@ describe('the web app’s notifications', () => {
     timeout: 90_000,
   }, async () => {
     const bob = await account('Bob');
-    const subscription = await pushService().subscribe(await vapidPublicKey());
-    const context = await newContext({ notifications: true, testSubscriptions: true });
-    const errors: Error[] = [];
-    const page = await logIn(context, bob.email, errors);
-    await page.evaluate((json) => {
-      (globalThis as unknown as PageGlobals).nextSubscription = json;
-    }, subscription);
-
-    await turnOnNotifications(page);
-    await expect
-      .poll(() => pushState(page), { timeout: 20_000 })
-      .toBe('Notifications are on for this browser.');
+    const { subscription, errors, page } = await withNotificationsOn(bob.email);
     expect(Object.values(await pushTargets(bob.userId))).toEqual([
       expect.objectContaining({ endpoint: subscription.endpoint, previews: false }),
     ]);
@@ -264,19 +272,7 @@ describe('the web app’s notifications', () => {
     timeout: 120_000,
   }, async () => {
     const [ann, bob] = [await account('Ann'), await account('Bob')];
-    // A real subscription on the local Web Push test service, for the stack's VAPID key, which
-    // Bob's browser registers through its Notifications control.
-    const subscription = await pushService().subscribe(await vapidPublicKey());
-    const context = await newContext({ notifications: true, testSubscriptions: true });
-    const errors: Error[] = [];
-    const page = await logIn(context, bob.email, errors);
-    await page.evaluate((json) => {
-      (globalThis as unknown as PageGlobals).nextSubscription = json;
-    }, subscription);
-    await turnOnNotifications(page);
-    await expect
-      .poll(() => pushState(page), { timeout: 20_000 })
-      .toBe('Notifications are on for this browser.');
+    const { subscription, context, errors, page } = await withNotificationsOn(bob.email);
 
     // Bob closes the app: he is offline.
     await page.close();
