@@ -3,7 +3,9 @@
  * FakeAccountStore keeps items under the same keys as adapters/account-store.ts and checks
  * the same conditions, so the use cases meet the same refusals they meet in DynamoDB.
  */
+import { CommonPasswordList } from '../../lambdas/adapters/common-passwords.ts';
 import { hmacKey, signAccessToken, verifyAccessToken } from '../../lambdas/adapters/jwt.ts';
+import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import type {
   AccountRecord,
   AccountStore,
@@ -328,3 +330,21 @@ export class FakeConnectionCloser implements ConnectionCloser {
       );
   }
 }
+
+/** scrypt at a cost fit for unit tests. */
+export const FAST_SCRYPT: ScryptParams = { logN: 4, r: 8, p: 1 };
+
+/** The account use cases' dependencies, each a fake the test can inspect. */
+export function fakeAccountDeps(codeKey: Uint8Array) {
+  return {
+    accounts: new FakeAccountStore(),
+    mailer: new FakeMailer(),
+    tokens: new TestTokens(),
+    sessions: new FakeSessionStore(),
+    connections: new FakeConnectionCloser(),
+    blocklist: new CommonPasswordList(),
+    codeKey: async () => codeKey,
+    passwordParams: FAST_SCRYPT,
+  };
+}
+export type FakeAccountDeps = ReturnType<typeof fakeAccountDeps>;

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CommonPasswordList } from '../../lambdas/adapters/common-passwords.ts';
 import {
   CODE_REJECTED_MESSAGE,
   COMMON_PASSWORD_MESSAGE,
@@ -18,14 +17,13 @@ import { CODE_LIFETIME_SECONDS, MAX_CODE_ATTEMPTS } from '../../lambdas/domain/v
 import { httpSchemas } from '../../protocol/http.ts';
 import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 import {
-  FakeAccountStore,
-  FakeConnectionCloser,
-  FakeMailer,
-  FakeSessionStore,
-  TestTokens,
+  type FakeAccountDeps,
+  type FakeAccountStore,
+  type FakeMailer,
+  fakeAccountDeps,
+  type TestTokens,
 } from './account-fakes.ts';
 
-const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };
 /**
  * The timing tests compare the fastest of several runs of each case: a busy machine only ever
  * adds time to a run, so the fastest is the closest to the work itself. They hash at logN 13
@@ -43,16 +41,7 @@ describe('accounts', () => {
   let accounts: FakeAccountStore;
   let mailer: FakeMailer;
   let tokens: TestTokens;
-  let deps: {
-    accounts: FakeAccountStore;
-    mailer: FakeMailer;
-    tokens: TestTokens;
-    sessions: FakeSessionStore;
-    connections: FakeConnectionCloser;
-    blocklist: CommonPasswordList;
-    codeKey: () => Promise<Uint8Array>;
-    passwordParams: ScryptParams;
-  };
+  let deps: FakeAccountDeps;
   const codeKey = new Uint8Array(32).fill(9);
 
   const alice = httpSchemas.register.parse({
@@ -69,19 +58,8 @@ describe('accounts', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(start);
-    accounts = new FakeAccountStore();
-    mailer = new FakeMailer();
-    tokens = new TestTokens();
-    deps = {
-      accounts,
-      mailer,
-      tokens,
-      sessions: new FakeSessionStore(),
-      connections: new FakeConnectionCloser(),
-      blocklist: new CommonPasswordList(),
-      codeKey: async () => codeKey,
-      passwordParams: FAST,
-    };
+    deps = fakeAccountDeps(codeKey);
+    ({ accounts, mailer, tokens } = deps);
   });
   afterEach(() => {
     vi.useRealTimers();

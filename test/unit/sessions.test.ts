@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CommonPasswordList } from '../../lambdas/adapters/common-passwords.ts';
 import { login, logout, register, verify } from '../../lambdas/domain/accounts.ts';
-import type { ScryptParams } from '../../lambdas/domain/passwords.ts';
 import {
   hashRefreshSecret,
   parseRefreshToken,
@@ -10,29 +8,13 @@ import {
   refresh,
 } from '../../lambdas/domain/sessions.ts';
 import { httpSchemas } from '../../protocol/http.ts';
-import {
-  FakeAccountStore,
-  FakeConnectionCloser,
-  FakeMailer,
-  FakeSessionStore,
-  TestTokens,
-} from './account-fakes.ts';
+import { type FakeAccountDeps, fakeAccountDeps } from './account-fakes.ts';
 
-const FAST: ScryptParams = { logN: 4, r: 8, p: 1 };
 const start = new Date('2026-11-22T10:00:00Z');
 const password = 'correct horse battery';
 
 describe('sessions (refresh tokens)', () => {
-  let deps: {
-    accounts: FakeAccountStore;
-    mailer: FakeMailer;
-    tokens: TestTokens;
-    sessions: FakeSessionStore;
-    connections: FakeConnectionCloser;
-    blocklist: CommonPasswordList;
-    codeKey: () => Promise<Uint8Array>;
-    passwordParams: ScryptParams;
-  };
+  let deps: FakeAccountDeps;
   const now = () => ({ now: new Date() });
   const refused = { code: 'UNAUTHORIZED', message: REFRESH_REFUSED_MESSAGE };
 
@@ -40,16 +22,7 @@ describe('sessions (refresh tokens)', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(start);
     const key = new Uint8Array(32).fill(3);
-    deps = {
-      accounts: new FakeAccountStore(),
-      mailer: new FakeMailer(),
-      tokens: new TestTokens(),
-      sessions: new FakeSessionStore(),
-      connections: new FakeConnectionCloser(),
-      blocklist: new CommonPasswordList(),
-      codeKey: async () => key,
-      passwordParams: FAST,
-    };
+    deps = fakeAccountDeps(key);
   });
   afterEach(() => {
     vi.useRealTimers();
