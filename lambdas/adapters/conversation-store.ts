@@ -54,8 +54,14 @@ function toHead(item: Record<string, unknown>): ConversationHead {
 }
 
 function toMember(item: Record<string, unknown>): MemberRecord {
-  const { memberId, role, joinedAt, readUpTo } = item as unknown as MemberItem;
-  return { userId: memberId, role, joinedAt, ...(readUpTo === undefined ? {} : { readUpTo }) };
+  const { memberId, role, joinedAt, readUpTo, mutedUntil } = item as unknown as MemberItem;
+  return {
+    userId: memberId,
+    role,
+    joinedAt,
+    ...(readUpTo === undefined ? {} : { readUpTo }),
+    ...(mutedUntil === undefined ? {} : { mutedUntil }),
+  };
 }
 
 function memberItem(conversationId: string, member: MemberRecord): MemberItem {

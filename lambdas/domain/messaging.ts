@@ -21,6 +21,7 @@ import {
 } from './conversations.ts';
 import { exceptCaller, type PushDeps, pushEvent } from './delivery.ts';
 import { attachMedia, conversationTarget, type MediaDeps } from './media.ts';
+import { mutedMembers } from './mutes.ts';
 import { DEFAULT_PAGE_SIZE, withinReplyBudget } from './pages.ts';
 import type { ConversationStore, MessageStore } from './ports.ts';
 import { type PushJobQueue, queuePushJob } from './push-notifications.ts';
@@ -156,7 +157,13 @@ async function sendToGroup(
       event: 'message',
       data: { message: saved.message },
     }),
-    queuePushJob(deps.pushJobs, saved.message, open.memberIds, connections, open.group?.head.title),
+    queuePushJob(
+      deps.pushJobs,
+      saved.message,
+      open.memberIds,
+      connections,
+      open.group && { title: open.group.head.title, muted: mutedMembers(open.group.members, caller.now) },
+    ),
   ]);
   return { message: saved.message };
 }

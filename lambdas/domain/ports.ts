@@ -158,6 +158,8 @@ export interface MemberRecord {
   readonly joinedAt: string;
   /** Everything up to this message id is read (absent: nothing yet). */
   readonly readUpTo?: string;
+  /** No push notifications until then (`muteConversation`). */
+  readonly mutedUntil?: string;
 }
 
 /** A group as one consistent read sees it. */

@@ -27,6 +27,11 @@ export interface PushJob {
   readonly only?: Readonly<Record<string, readonly string[]>>;
   /** Which delivery this is, from 1. @default 1 */
   readonly attempt?: number;
+  /**
+   * The send path already left out who muted the conversation (a group's member items, which it
+   * reads anyway, carry the mutes), so the worker reads none. @default false
+   */
+  readonly mutesApplied?: boolean;
 }
 
 /** Where the send path leaves jobs, and the worker its retries (adapters/push-jobs.ts: an SQS queue). */
@@ -139,16 +144,20 @@ export function pushJobOf(
   message: Message,
   memberIds: readonly string[],
   connections: readonly ConnectionRef[],
-  groupTitle?: string,
+  group?: { readonly title?: string; readonly muted: ReadonlySet<string> },
 ): PushJob | undefined {
   const online = new Set(connections.map((c) => c.userId));
-  const recipients = memberIds.filter((id) => id !== message.from && !online.has(id));
+  const recipients = memberIds.filter(
+    (id) => id !== message.from && !online.has(id) && !group?.muted.has(id),
+  );
   if (recipients.length === 0) return undefined;
   return {
     conversationId: message.conversationId,
     messageId: message.messageId,
     from: message.from,
-    ...(groupTitle === undefined ? {} : { groupTitle }),
+    ...(group === undefined
+      ? {}
+      : { ...(group.title === undefined ? {} : { groupTitle: group.title }), mutesApplied: true }),
     ...(message.content?.text === undefined ? {} : { text: message.content.text }),
     recipients,
   };
@@ -196,7 +205,9 @@ export async function deliverPushJob(deps: PushDeliveryDeps, job: PushJob): Prom
   // Both reads at once: whose targets, and who muted the conversation (1 request per 100 each).
   const [{ senderName, targets }, muted] = await Promise.all([
     deps.audience.audience(job.from, job.recipients),
-    deps.mutes?.mutedAmong(job.conversationId, job.recipients, new Date()) ?? new Set<string>(),
+    job.mutesApplied === true
+      ? new Set<string>()
+      : (deps.mutes?.mutedAmong(job.conversationId, job.recipients, new Date()) ?? new Set<string>()),
   ]);
   const name = senderName ?? job.from;
   const only = job.only === undefined ? undefined : new Map(Object.entries(job.only));
@@ -330,6 +341,7 @@ export function parsePushJob(body: string): PushJob | undefined {
   if (job.attempt !== undefined && !(Number.isInteger(job.attempt) && (job.attempt as number) >= 1)) {
     return undefined;
   }
+  if (job.mutesApplied !== undefined && typeof job.mutesApplied !== 'boolean') return undefined;
   if (job.only !== undefined) {
     const only = job.only;
     if (only === null || typeof only !== 'object' || Array.isArray(only)) return undefined;
@@ -348,10 +360,10 @@ export async function queuePushJob(
   message: Message,
   memberIds: readonly string[],
   connections: readonly ConnectionRef[],
-  groupTitle?: string,
+  group?: { readonly title?: string; readonly muted: ReadonlySet<string> },
 ): Promise<void> {
   if (queue === undefined) return;
-  const job = pushJobOf(message, memberIds, connections, groupTitle);
+  const job = pushJobOf(message, memberIds, connections, group);
   if (job === undefined) return;
   try {
     await queue.enqueue(job);

@@ -84,13 +84,20 @@ describe('pushJobOf', () => {
       { userId: 'bob', connectionId: 'b1' },
       { userId: 'ann', connectionId: 'a2' },
     ];
-    expect(pushJobOf(message, ['ann', 'bob', 'cat', 'dan'], connections, 'Weekend')).toEqual({
+    expect(
+      pushJobOf(message, ['ann', 'bob', 'cat', 'dan', 'eve'], connections, {
+        title: 'Weekend',
+        muted: new Set(['eve']),
+      }),
+    ).toEqual({
       conversationId: 'g~1',
       messageId: 'm1',
       from: 'ann',
       groupTitle: 'Weekend',
       text: 'hi',
+      // eve muted the group: the send path leaves her out, and the worker reads no mutes.
       recipients: ['cat', 'dan'],
+      mutesApplied: true,
     });
   });
   it('is undefined when everyone is online (the send then costs nothing more)', () => {
