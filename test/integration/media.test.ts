@@ -5,7 +5,8 @@
  */
 import { deflateSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_MEDIA_IMAGE_BYTES } from '../../protocol/index.ts';
+import type { ParleyClient } from '../../client/index.ts';
+import { MAX_MEDIA_IMAGE_BYTES, type MediaPurpose } from '../../protocol/index.ts';
 import { type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -61,6 +62,17 @@ async function upload(
   return { status: response.status, text: await response.text() };
 }
 
+/** An image upload of `photo` for `purpose`, its bytes put at the presigned URL: what createUpload answered. */
+async function uploadedImage(client: ParleyClient, purpose: MediaPurpose, photo: Buffer) {
+  const created = await client.request('createUpload', {
+    purpose,
+    contentType: 'image/png',
+    size: photo.length,
+  });
+  await upload(created.upload.url, created.upload.headers, photo);
+  return created;
+}
+
 describe('media', () => {
   it('carries a 5 MB photo from one user to another: upload, attach, deliver, download', async () => {
     const [ann, bob] = (await h.users('ann', 'bob')) as [string, string];
@@ -112,12 +124,7 @@ describe('media', () => {
     const sender = await h.connect(ann);
     const stranger = await h.connect(eve);
     const photo = png(8, 8);
-    const created = await sender.request('createUpload', {
-      purpose: 'message',
-      contentType: 'image/png',
-      size: photo.length,
-    });
-    await upload(created.upload.url, created.upload.headers, photo);
+    const created = await uploadedImage(sender, 'message', photo);
 
     // Not attached yet: only its owner may see it.
     await expect(stranger.request('getMedia', { mediaId: created.mediaId })).rejects.toMatchObject({
@@ -189,12 +196,7 @@ describe('media', () => {
     const stranger = await h.connect(eve);
     await follower.request('follow', { userId: sam });
     const photo = png(320, 200, 300 * 1024);
-    const created = await owner.request('createUpload', {
-      purpose: 'story',
-      contentType: 'image/png',
-      size: photo.length,
-    });
-    await upload(created.upload.url, created.upload.headers, photo);
+    const created = await uploadedImage(owner, 'story', photo);
     // An upload for a message cannot become a story, and nobody posts someone else's.
     const forMessage = await owner.request('createUpload', {
       purpose: 'message',
@@ -234,12 +236,7 @@ describe('media', () => {
     const blocked = await h.connect(bo);
     await owner.request('block', { userId: bo });
     const photo = png(96, 96);
-    const created = await owner.request('createUpload', {
-      purpose: 'profile',
-      contentType: 'image/png',
-      size: photo.length,
-    });
-    await upload(created.upload.url, created.upload.headers, photo);
+    const created = await uploadedImage(owner, 'profile', photo);
     await expect(friend.request('updateProfile', { photoMediaId: created.mediaId })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
