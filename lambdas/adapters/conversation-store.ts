@@ -16,6 +16,7 @@ import type {
   ConversationStore,
   DirectView,
   GroupState,
+  MemberMute,
   MemberRecord,
   Membership,
   Report,
@@ -23,7 +24,7 @@ import type {
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll, isAwsError, type TransactItem, transactWrite } from './dynamo.ts';
+import { batchGetAll, batchGetKeys, isAwsError, type TransactItem, transactWrite } from './dynamo.ts';
 import { liveConnectionsOf, type PresenceItem, PresenceItems, presenceProjections } from './presence-item.ts';
 
 const HEAD = 'head';
@@ -254,38 +255,21 @@ export class DynamoConversationStore implements ConversationStore {
     }
   }
 
-  /** Of `userIds`, those who muted the conversation past `now` (the push worker's filter; 1 request per 100). */
-  async mutedAmong(conversationId: string, userIds: readonly string[], now: Date): Promise<Set<string>> {
-    const unique = [...new Set(userIds)];
-    const pages = await Promise.all(
-      Array.from({ length: Math.ceil(unique.length / 100) }, (_, page) =>
-        batchGetAll(this.client, {
-          [this.table]: {
-            Keys: unique.slice(page * 100, page * 100 + 100).map((id) => memberKey(conversationId, id)),
-            ProjectionExpression: 'memberId, mutedUntil',
-          },
-        }),
-      ),
-    );
-    const at = now.toISOString();
-    return new Set(
-      pages
-        .flatMap((found) => found[this.table] ?? [])
-        .filter((item) => typeof item.mutedUntil === 'string' && item.mutedUntil > at)
-        .map((item) => item.memberId as string),
-    );
+  /** The mutes of those of `userIds` who are members (the push worker's read; 1 request per 100). */
+  async mutesOf(conversationId: string, userIds: readonly string[]): Promise<MemberMute[]> {
+    const keys = [...new Set(userIds)].map((id) => memberKey(conversationId, id));
+    const items = await batchGetKeys(this.client, this.table, keys, {
+      ProjectionExpression: 'memberId, mutedUntil',
+    });
+    return items.map((item) => ({
+      userId: item.memberId as string,
+      ...(typeof item.mutedUntil === 'string' ? { mutedUntil: item.mutedUntil } : {}),
+    }));
   }
 
   async heads(conversationIds: readonly string[]): Promise<ConversationHead[]> {
-    const unique = [...new Set(conversationIds)];
-    const pages = await Promise.all(
-      Array.from({ length: Math.ceil(unique.length / 100) }, (_, page) =>
-        batchGetAll(this.client, {
-          [this.table]: { Keys: unique.slice(page * 100, page * 100 + 100).map(headKey) },
-        }),
-      ),
-    );
-    return pages.flatMap((found) => (found[this.table] ?? []).map(toHead));
+    const keys = [...new Set(conversationIds)].map(headKey);
+    return (await batchGetKeys(this.client, this.table, keys)).map(toHead);
   }
 
   async createGroup(head: ConversationHead, owner: MemberRecord): Promise<void> {

@@ -7,7 +7,7 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRef, Delivery, DeliveryTargets, Reach } from '../domain/ports.ts';
 import { documentClient } from '../shared/clients.ts';
-import { batchGetAll } from './dynamo.ts';
+import { batchGetKeys } from './dynamo.ts';
 import { liveConnectionsOf, type PresenceItem, PresenceItems, presenceProjections } from './presence-item.ts';
 import { isMissingPath } from './presence-store.ts';
 
@@ -61,19 +61,13 @@ export class DynamoDeliveryTargets implements DeliveryTargets {
     userIds: readonly string[],
     projection: (typeof presenceProjections)[keyof typeof presenceProjections],
   ): Promise<PresenceItem[]> {
-    const unique = [...new Set(userIds)];
-    const table = this.presence.table;
-    // BatchGetItem takes at most 100 keys: one request per 100 users, in parallel.
-    const pages = await Promise.all(
-      Array.from({ length: Math.ceil(unique.length / 100) }, (_, page) =>
-        batchGetAll(this.client, {
-          [table]: {
-            Keys: unique.slice(page * 100, page * 100 + 100).map((userId) => ({ userId })),
-            ...projection,
-          },
-        }),
-      ),
-    );
-    return pages.flatMap((found) => (found[table] ?? []) as unknown as PresenceItem[]);
+    // One request per 100 users, in parallel.
+    const keys = [...new Set(userIds)].map((userId) => ({ userId }));
+    return (await batchGetKeys(
+      this.client,
+      this.presence.table,
+      keys,
+      projection,
+    )) as unknown as PresenceItem[];
   }
 }

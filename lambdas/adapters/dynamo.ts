@@ -34,6 +34,29 @@ export async function batchGetAll(
   return found;
 }
 
+/** BatchGetItem takes at most this many keys. */
+export const BATCH_GET_KEYS = 100;
+
+/**
+ * The items of `keys` in one table: one BatchGetItem per 100 keys, all at once (`batchGetAll`
+ * each). Keys must be distinct, as DynamoDB requires within a request.
+ */
+export async function batchGetKeys(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Item[],
+  projection: { ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> } = {},
+): Promise<Item[]> {
+  const pages = await Promise.all(
+    Array.from({ length: Math.ceil(keys.length / BATCH_GET_KEYS) }, (_, page) =>
+      batchGetAll(client, {
+        [table]: { Keys: keys.slice(page * BATCH_GET_KEYS, (page + 1) * BATCH_GET_KEYS), ...projection },
+      }),
+    ),
+  );
+  return pages.flatMap((found) => found[table] ?? []);
+}
+
 /** True for an error DynamoDB (or the SDK) raised with this exception name. */
 export function isAwsError(error: unknown, name: string): boolean {
   return error instanceof Error && error.name === name;

@@ -8,7 +8,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import type { ClosedConnection, PresenceStore } from '../domain/ports.ts';
 import type { LastSeenReader, PresenceFacts } from '../domain/profiles.ts';
 import { documentClient } from '../shared/clients.ts';
-import { batchGetAll, epochSeconds, isAwsError } from './dynamo.ts';
+import { batchGetKeys, epochSeconds, isAwsError } from './dynamo.ts';
 import {
   type ConnectionEntry,
   liveConnectionsOf,
@@ -179,20 +179,14 @@ export class DynamoPresenceStore implements PresenceStore, LastSeenReader {
     viewerId: string,
     now: Date,
   ): Promise<Map<string, PresenceFacts>> {
-    const facts = new Map<string, PresenceFacts>();
-    for (let i = 0; i < userIds.length; i += 100) {
-      const found = await batchGetAll(this.client, {
-        [this.tableName]: {
-          Keys: userIds.slice(i, i + 100).map((userId) => ({ userId })),
-          ...presenceProjections.facts,
-        },
-      });
-      for (const item of found[this.tableName] ?? []) {
+    const keys = [...new Set(userIds)].map((userId) => ({ userId }));
+    const items = await batchGetKeys(this.client, this.tableName, keys, presenceProjections.facts);
+    return new Map(
+      items.map((item) => {
         const presence = item as unknown as PresenceItem;
-        facts.set(presence.userId, presenceFactsOf(presence, viewerId, now));
-      }
-    }
-    return facts;
+        return [presence.userId, presenceFactsOf(presence, viewerId, now)];
+      }),
+    );
   }
 
   private async update(

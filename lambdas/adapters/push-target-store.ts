@@ -9,12 +9,10 @@ import type { PushAudience } from '../domain/push-notifications.ts';
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll, isAwsError } from './dynamo.ts';
+import { batchGetKeys, isAwsError } from './dynamo.ts';
 
 const pushKey = (userId: string) => ({ pk: `push#${userId}` });
 
-/** BatchGetItem takes at most 100 keys. */
-const BATCH_SIZE = 100;
 /** A first target races another device's first target at most once or twice. */
 const MAX_ATTEMPTS = 3;
 
@@ -109,26 +107,18 @@ export class DynamoPushTargetStore implements PushTargetStore, PushAudience {
       ...(senderId === undefined ? [] : [{ pk: senderId }]),
       ...[...new Set(userIds)].map(pushKey),
     ];
-    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
-      const batch = keys.slice(start, start + BATCH_SIZE);
-      const items =
-        (
-          await batchGetAll(this.client, {
-            [this.table]: {
-              Keys: batch,
-              ProjectionExpression: 'pk, userId, targets, #name',
-              ExpressionAttributeNames: { '#name': 'name' },
-            },
-          })
-        )[this.table] ?? [];
-      for (const item of items) {
-        if (item.pk === senderId) {
-          senderName = typeof item.name === 'string' ? item.name : undefined;
-          continue;
-        }
-        const userTargets = Object.values((item.targets ?? {}) as Record<string, PushTarget>);
-        if (userTargets.length > 0) targets.set(item.userId as string, userTargets);
+    // One request per 100 keys, in parallel.
+    const items = await batchGetKeys(this.client, this.table, keys, {
+      ProjectionExpression: 'pk, userId, targets, #name',
+      ExpressionAttributeNames: { '#name': 'name' },
+    });
+    for (const item of items) {
+      if (item.pk === senderId) {
+        senderName = typeof item.name === 'string' ? item.name : undefined;
+        continue;
       }
+      const userTargets = Object.values((item.targets ?? {}) as Record<string, PushTarget>);
+      if (userTargets.length > 0) targets.set(item.userId as string, userTargets);
     }
     return senderName === undefined ? { targets } : { senderName, targets };
   }

@@ -15,7 +15,7 @@ import type { OwnerStories, StoryFeed, StoryPhotoView, StoryStore, StorySummary 
 import { documentClient } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { tables } from '../tables.ts';
-import { batchGetAll, type TransactItem, transactWrite } from './dynamo.ts';
+import { batchGetAll, batchGetKeys, type TransactItem, transactWrite } from './dynamo.ts';
 
 const SUMMARY = 'summary';
 const storyKey = (ownerId: string, storyId: string) => ({ pk: ownerId, sk: `story#${storyId}` });
@@ -148,25 +148,14 @@ export class DynamoStoryFeed implements StoryFeed {
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
 
-    const chunks: string[][] = [];
-    for (let i = 0; i < owners.length; i += 100) chunks.push(owners.slice(i, i + 100));
-    const found = await Promise.all(
-      chunks.map((chunk) =>
-        batchGetAll(this.client, {
-          [this.storiesTable]: {
-            Keys: chunk.map(summaryKey),
-            ProjectionExpression: 'pk, #stories',
-            ExpressionAttributeNames: { '#stories': 'stories' },
-          },
-        }),
-      ),
-    );
-    return found.flatMap((result) =>
-      (result[this.storiesTable] ?? []).map((item) => ({
-        ownerId: String(item.pk),
-        stories: (item.stories as StoryInfo[] | undefined) ?? [],
-      })),
-    );
+    const items = await batchGetKeys(this.client, this.storiesTable, owners.map(summaryKey), {
+      ProjectionExpression: 'pk, #stories',
+      ExpressionAttributeNames: { '#stories': 'stories' },
+    });
+    return items.map((item) => ({
+      ownerId: String(item.pk),
+      stories: (item.stories as StoryInfo[] | undefined) ?? [],
+    }));
   }
 
   /** One BatchGetItem: the story, and unless the viewer owns it, the follow and both blocks. */

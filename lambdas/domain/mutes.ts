@@ -7,7 +7,7 @@ import type { ClientToServer, ServerReplies } from '../../protocol/index.ts';
 import type { ConnectedUser } from './caller.ts';
 import { noSuchConversation } from './conversation-access.ts';
 import { isDirectMember, parseConversationId } from './conversations.ts';
-import type { ConversationStore, MemberRecord } from './ports.ts';
+import type { ConversationStore, MemberMute } from './ports.ts';
 
 /** What `mutedUntil` holds for "until unmuted": later than any real time, and still sortable as ISO text. */
 export const MUTED_INDEFINITELY = '9999-12-31T23:59:59.999Z';
@@ -35,8 +35,8 @@ export async function muteConversation(
   return mutedUntil === undefined ? { conversationId } : { conversationId, mutedUntil };
 }
 
-/** The members who muted the conversation past `now` (a group send reads its member items anyway). */
-export function mutedMembers(members: readonly MemberRecord[], now: Date): Set<string> {
+/** The members who muted the conversation past `now`: the one rule for the send path and the push worker. */
+export function mutedMembers(members: readonly MemberMute[], now: Date): Set<string> {
   const at = now.toISOString();
   return new Set(members.filter((m) => m.mutedUntil !== undefined && m.mutedUntil > at).map((m) => m.userId));
 }

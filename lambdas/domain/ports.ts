@@ -162,6 +162,9 @@ export interface MemberRecord {
   readonly mutedUntil?: string;
 }
 
+/** What a member item says about notifications. */
+export type MemberMute = Pick<MemberRecord, 'userId' | 'mutedUntil'>;
+
 /** A group as one consistent read sees it. */
 export interface GroupState {
   readonly head: ConversationHead;

@@ -6,7 +6,8 @@
  */
 import type { Message } from '../../protocol/index.ts';
 import { logger } from '../shared/logger.ts';
-import type { ConnectionRef } from './ports.ts';
+import { mutedMembers } from './mutes.ts';
+import type { ConnectionRef, MemberMute } from './ports.ts';
 import { isSnsTarget, type PushTarget, type SnsPushTarget, type WebPushTarget } from './push.ts';
 
 /** What the worker needs to notify a message's offline recipients; the queue message's body. */
@@ -76,8 +77,8 @@ export interface PushAudience {
 
 /** Reads conversation mutes (adapters/conversation-store.ts). */
 export interface MuteReader {
-  /** Of `userIds`, those who muted the conversation past `now`. */
-  mutedAmong(conversationId: string, userIds: readonly string[], now: Date): Promise<Set<string>>;
+  /** The mutes of those of `userIds` who are members (`mutedUntil` absent: not muted). */
+  mutesOf(conversationId: string, userIds: readonly string[]): Promise<MemberMute[]>;
 }
 
 /** What delivering one job needs. */
@@ -207,7 +208,9 @@ export async function deliverPushJob(deps: PushDeliveryDeps, job: PushJob): Prom
     deps.audience.audience(job.from, job.recipients),
     job.mutesApplied === true
       ? new Set<string>()
-      : (deps.mutes?.mutedAmong(job.conversationId, job.recipients, new Date()) ?? new Set<string>()),
+      : (deps.mutes?.mutesOf(job.conversationId, job.recipients) ?? Promise.resolve([])).then((mutes) =>
+          mutedMembers(mutes, new Date()),
+        ),
   ]);
   const name = senderName ?? job.from;
   const only = job.only === undefined ? undefined : new Map(Object.entries(job.only));
