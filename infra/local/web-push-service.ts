@@ -10,7 +10,6 @@
 
 import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
 
 const require = createRequire(import.meta.url);
 
@@ -44,16 +43,6 @@ export interface WebPushService {
   stop(): Promise<void>;
 }
 
-/** A free TCP port (web-push-testing needs its port number up front: it writes it into endpoints). */
-async function freePort(): Promise<number> {
-  const probe: Server = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('No free port');
-  return address.port;
-}
-
 export async function startWebPushService(port?: number): Promise<WebPushService> {
   const WebPushTestingServer = require('web-push-testing/src/server.js') as new (
     model: unknown,
@@ -62,17 +51,20 @@ export async function startWebPushService(port?: number): Promise<WebPushService
   const { PushApiModel } = require('web-push-testing/src/PushApiModel.js') as {
     PushApiModel: new () => PushApiModel;
   };
-  const listenPort = port ?? (await freePort());
   const model = new PushApiModel();
-  const testing = new WebPushTestingServer(model, listenPort);
-  const url = `http://127.0.0.1:${listenPort}`;
-  model.notifyUrl = `${url}/notify/`; // it says localhost, which may resolve to ::1
+  const testing = new WebPushTestingServer(model, port ?? 0);
   testing.setRequestHandlers();
-  const server = testing._app.listen(listenPort, '127.0.0.1');
+  // Bound first, on the port asked for or one the kernel picks, so no other process can take it
+  // in between; only then are the endpoints written with it.
+  const server = testing._app.listen(port ?? 0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('The Web Push service has no port');
+  const url = `http://127.0.0.1:${address.port}`;
+  model.notifyUrl = `${url}/notify/`; // it says localhost, which may resolve to ::1
   const post = async (path: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${url}${path}`, {
       method: 'POST',
