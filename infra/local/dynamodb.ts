@@ -160,8 +160,28 @@ function dynamoDbLocalHome(): string {
   return join(libDir, release);
 }
 
-/** A port that was free a moment ago (the emulator binds it right after). */
-export function freePort(): Promise<number> {
+/** Where the kernel picks a port for a bind to port 0 (Linux: `ip_local_port_range`). */
+function ephemeralPortFloor(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    return Number(low) || 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Whether `port` can be bound on every interface (as DynamoDB Local binds it) right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, () => server.close(() => resolveFree(true)));
+  });
+}
+
+/** A port the kernel picks for a bind to port 0. */
+function kernelPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
@@ -174,6 +194,22 @@ export function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/**
+ * A port that was free a moment ago, for a server that binds it a little later (Java starts in
+ * seconds). It is picked below the kernel's ephemeral range, so that no other process binding
+ * port 0 meanwhile (a parallel test's servers) can be handed the same one; where that range
+ * leaves no room, the kernel picks.
+ */
+export async function freePort(): Promise<number> {
+  const floor = 10_000;
+  const ceiling = ephemeralPortFloor();
+  for (let attempt = 0; ceiling - floor >= 1_000 && attempt < 20; attempt += 1) {
+    const port = floor + Math.floor(Math.random() * (ceiling - floor));
+    if (await canBind(port)) return port;
+  }
+  return kernelPort();
 }
 
 /** Java processes of this Node process that are still running. */
@@ -213,7 +249,9 @@ async function answers(endpoint: string): Promise<boolean> {
   try {
     const response = await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
     await response.arrayBuffer();
-    return true; // any HTTP answer (DynamoDB Local says 400 to a bare GET) means it is up
+    // DynamoDB Local says 400 to a bare GET, with an AWS request id: not some other server that
+    // took the port before Java could.
+    return response.headers.has('x-amzn-requestid');
   } catch {
     return false;
   }
